@@ -1,0 +1,536 @@
+//! The route table: every route of every API, described once.
+//!
+//! The client builds requests from it, the mock server serves it and the proxy
+//! decides what to forward and where to inject the organization key from it.
+//!
+//! ```
+//! use authflow::api::routes::{self, KeyPlacement};
+//!
+//! let login = routes::find("login").expect("login is in the table");
+//! assert_eq!(login.path, "/auth/login");
+//! assert_eq!(login.api_key_placement(), KeyPlacement::Query);
+//! assert!(login.mutates && !login.safe_to_retry());
+//! ```
+
+use std::fmt;
+
+/// Which API family a route belongs to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Api {
+    /// The AuthFlow `/auth` API (organization API key).
+    AuthFlow,
+    /// The AIdenID agent API (identities, reliability runs).
+    AidenId,
+    /// The AIdenID consumer API (magic-link accounts).
+    Consumer,
+    /// The Flow admin API.
+    Flows,
+}
+
+/// HTTP method of a route.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Method {
+    /// `GET`
+    Get,
+    /// `POST`
+    Post,
+    /// `PUT`
+    Put,
+    /// `PATCH`
+    Patch,
+    /// `DELETE`
+    Delete,
+}
+
+impl Method {
+    /// The method's name as sent on the wire.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Method::Get => "GET",
+            Method::Post => "POST",
+            Method::Put => "PUT",
+            Method::Patch => "PATCH",
+            Method::Delete => "DELETE",
+        }
+    }
+}
+
+impl fmt::Display for Method {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Where a route's own parameters travel.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Params {
+    /// URL query string (AuthFlow `GET` routes).
+    Query,
+    /// JSON request body (`POST` routes).
+    JsonBody,
+}
+
+/// Where the AuthFlow organization API key (`api_key`) goes on a route.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum KeyPlacement {
+    /// `?api_key=…` in the query string.
+    Query,
+    /// `"api_key": "…"` in the JSON body.
+    Body,
+    /// The route takes no organization key.
+    None,
+}
+
+/// The credential a route needs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Credential {
+    /// No credential at all (the route's own parameters authenticate it, e.g. a session token).
+    None,
+    /// The organization API key, placed as given.
+    OrgKey(KeyPlacement),
+    /// `Authorization: Bearer <sessionToken>` supplied by the request (AuthFlow `deleteUser`).
+    SessionBearer,
+}
+
+/// One route of one API.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Route {
+    /// The API this route belongs to.
+    pub api: Api,
+    /// Stable name, as the seed documents call it (`signUp`, `verify-2fa`, …).
+    pub name: &'static str,
+    /// HTTP method.
+    pub method: Method,
+    /// Path template (`{id}` marks a path parameter).
+    pub path: &'static str,
+    /// Where the route's parameters go.
+    pub params: Params,
+    /// The credential the route needs.
+    pub credential: Credential,
+    /// Wire names of the parameters and response fields that are secret.
+    pub secret_fields: &'static [&'static str],
+    /// Whether calling the route changes server state.
+    pub mutates: bool,
+    /// Whether the route carries an `Idempotency-Key` header by default.
+    pub idempotency_key: bool,
+    /// Whether the client fetches a fresh fooBar token right before calling it.
+    pub needs_foobar: bool,
+}
+
+impl Route {
+    /// Where the organization API key goes for this route.
+    pub const fn api_key_placement(&self) -> KeyPlacement {
+        match self.credential {
+            Credential::OrgKey(p) => p,
+            _ => KeyPlacement::None,
+        }
+    }
+
+    /// Whether a request may be repeated after it may have reached the server:
+    /// true for routes that change nothing and for mutations protected by an
+    /// idempotency key.
+    pub const fn safe_to_retry(&self) -> bool {
+        !self.mutates || self.idempotency_key
+    }
+
+    /// Whether `field` (a wire name) is secret on this route.
+    pub fn is_secret_field(&self, field: &str) -> bool {
+        self.secret_fields.contains(&field) || is_secret_name(field)
+    }
+}
+
+/// Whether a field name denotes a secret by its name alone: it contains
+/// `token`, `secret`, `password`, `otp`, `code` or `key` (case-insensitive).
+///
+/// This is the rule of the seed's `sanitizeForLogs` example and the one
+/// [`sanitize_for_logs`](crate::sanitize_for_logs) applies.
+pub fn is_secret_name(field: &str) -> bool {
+    const MARKERS: [&str; 6] = ["token", "secret", "password", "otp", "code", "key"];
+    let lower = field.to_ascii_lowercase();
+    MARKERS.iter().any(|m| lower.contains(m))
+}
+
+const fn authflow(
+    name: &'static str,
+    method: Method,
+    path: &'static str,
+    credential: Credential,
+    secret_fields: &'static [&'static str],
+    mutates: bool,
+    needs_foobar: bool,
+) -> Route {
+    Route {
+        api: Api::AuthFlow,
+        name,
+        method,
+        path,
+        params: match method {
+            Method::Get => Params::Query,
+            _ => Params::JsonBody,
+        },
+        credential,
+        secret_fields,
+        mutates,
+        idempotency_key: false,
+        needs_foobar,
+    }
+}
+
+use Credential::{None as NoCred, OrgKey, SessionBearer};
+use KeyPlacement::{Body as KeyInBody, Query as KeyInQuery};
+use Method::{Get, Post};
+
+/// `GET /auth/fooBar`
+pub const FOOBAR: Route = authflow(
+    "fooBar",
+    Get,
+    "/auth/fooBar",
+    OrgKey(KeyInQuery),
+    &["token"],
+    false,
+    false,
+);
+/// `GET /auth/signUp`
+pub const SIGN_UP: Route = authflow(
+    "signUp",
+    Get,
+    "/auth/signUp",
+    OrgKey(KeyInQuery),
+    &["foobar", "password", "token"],
+    true,
+    true,
+);
+/// `GET /auth/login`
+pub const LOGIN: Route = authflow(
+    "login",
+    Get,
+    "/auth/login",
+    OrgKey(KeyInQuery),
+    &["foobar", "password", "token", "tempToken"],
+    true,
+    true,
+);
+/// `GET /auth/validate`
+pub const VALIDATE: Route = authflow(
+    "validate",
+    Get,
+    "/auth/validate",
+    NoCred,
+    &["sessionToken"],
+    false,
+    false,
+);
+/// `GET /auth/me`
+pub const ME: Route = authflow(
+    "me",
+    Get,
+    "/auth/me",
+    NoCred,
+    &["sessionToken"],
+    false,
+    false,
+);
+/// `GET /auth/logout`
+pub const LOGOUT: Route = authflow(
+    "logout",
+    Get,
+    "/auth/logout",
+    NoCred,
+    &["sessionToken"],
+    true,
+    false,
+);
+/// `POST /auth/deleteUser`
+pub const DELETE_USER: Route = authflow(
+    "deleteUser",
+    Post,
+    "/auth/deleteUser",
+    SessionBearer,
+    &[],
+    true,
+    false,
+);
+/// `POST /auth/forgot-password`
+pub const FORGOT_PASSWORD: Route = authflow(
+    "forgot-password",
+    Post,
+    "/auth/forgot-password",
+    OrgKey(KeyInBody),
+    &[],
+    true,
+    false,
+);
+/// `POST /auth/reset-password`
+pub const RESET_PASSWORD: Route = authflow(
+    "reset-password",
+    Post,
+    "/auth/reset-password",
+    NoCred,
+    &["token", "newPassword"],
+    true,
+    false,
+);
+/// `GET /auth/changePassword`
+pub const CHANGE_PASSWORD: Route = authflow(
+    "changePassword",
+    Get,
+    "/auth/changePassword",
+    NoCred,
+    &["sessionToken", "oldPassword", "newPassword"],
+    true,
+    false,
+);
+/// `GET /auth/verify-email`
+pub const VERIFY_EMAIL: Route = authflow(
+    "verify-email",
+    Get,
+    "/auth/verify-email",
+    NoCred,
+    &["token"],
+    true,
+    false,
+);
+/// `GET /auth/resend-verify-email`
+pub const RESEND_VERIFY_EMAIL: Route = authflow(
+    "resend-verify-email",
+    Get,
+    "/auth/resend-verify-email",
+    OrgKey(KeyInQuery),
+    &["foobar"],
+    true,
+    true,
+);
+/// `POST /auth/2fa/enable`
+pub const TWO_FACTOR_ENABLE: Route = authflow(
+    "2fa/enable",
+    Post,
+    "/auth/2fa/enable",
+    NoCred,
+    &["sessionToken", "secret", "qrCode", "otpauth_url"],
+    true,
+    false,
+);
+/// `POST /auth/2fa/verify-setup`
+pub const TWO_FACTOR_VERIFY_SETUP: Route = authflow(
+    "2fa/verify-setup",
+    Post,
+    "/auth/2fa/verify-setup",
+    NoCred,
+    &["sessionToken", "totpCode", "secret", "recoveryCodes"],
+    true,
+    false,
+);
+/// `POST /auth/2fa/disable`
+pub const TWO_FACTOR_DISABLE: Route = authflow(
+    "2fa/disable",
+    Post,
+    "/auth/2fa/disable",
+    NoCred,
+    &["sessionToken", "password"],
+    true,
+    false,
+);
+/// `POST /auth/2fa/verify-2fa`
+pub const TWO_FACTOR_VERIFY: Route = authflow(
+    "2fa/verify-2fa",
+    Post,
+    "/auth/2fa/verify-2fa",
+    NoCred,
+    &["tempToken", "totpCode", "token"],
+    true,
+    false,
+);
+/// `POST /auth/2fa/backup/email`
+pub const TWO_FACTOR_BACKUP_EMAIL: Route = authflow(
+    "2fa/backup/email",
+    Post,
+    "/auth/2fa/backup/email",
+    NoCred,
+    &["tempToken"],
+    true,
+    false,
+);
+/// `POST /auth/2fa/verify-email-otp`
+pub const TWO_FACTOR_VERIFY_EMAIL_OTP: Route = authflow(
+    "2fa/verify-email-otp",
+    Post,
+    "/auth/2fa/verify-email-otp",
+    NoCred,
+    &["emailOTP", "token"],
+    true,
+    false,
+);
+/// `POST /auth/2fa/recovery-codes`
+pub const TWO_FACTOR_RECOVERY_CODES: Route = authflow(
+    "2fa/recovery-codes",
+    Post,
+    "/auth/2fa/recovery-codes",
+    NoCred,
+    &["sessionToken", "password", "recoveryCodes"],
+    true,
+    false,
+);
+/// `POST /auth/2fa/verify-recovery`
+pub const TWO_FACTOR_VERIFY_RECOVERY: Route = authflow(
+    "2fa/verify-recovery",
+    Post,
+    "/auth/2fa/verify-recovery",
+    NoCred,
+    &["recoveryCode", "token"],
+    true,
+    false,
+);
+
+/// Every route, in the order the seed documents them.
+pub const ROUTES: &[Route] = &[
+    FOOBAR,
+    SIGN_UP,
+    LOGIN,
+    VALIDATE,
+    ME,
+    LOGOUT,
+    DELETE_USER,
+    FORGOT_PASSWORD,
+    RESET_PASSWORD,
+    CHANGE_PASSWORD,
+    VERIFY_EMAIL,
+    RESEND_VERIFY_EMAIL,
+    TWO_FACTOR_ENABLE,
+    TWO_FACTOR_VERIFY_SETUP,
+    TWO_FACTOR_DISABLE,
+    TWO_FACTOR_VERIFY,
+    TWO_FACTOR_BACKUP_EMAIL,
+    TWO_FACTOR_VERIFY_EMAIL_OTP,
+    TWO_FACTOR_RECOVERY_CODES,
+    TWO_FACTOR_VERIFY_RECOVERY,
+];
+
+/// The routes of one API.
+pub fn routes_of(api: Api) -> impl Iterator<Item = &'static Route> {
+    ROUTES.iter().filter(move |r| r.api == api)
+}
+
+/// Look a route up by its name.
+pub fn find(name: &str) -> Option<&'static Route> {
+    ROUTES.iter().find(|r| r.name == name)
+}
+
+/// Look a route up by method and concrete path (path parameters match any
+/// single non-empty segment).
+pub fn match_path(method: Method, path: &str) -> Option<&'static Route> {
+    ROUTES
+        .iter()
+        .find(|r| r.method == method && template_matches(r.path, path))
+}
+
+fn template_matches(template: &str, path: &str) -> bool {
+    let mut t = template.split('/');
+    let mut p = path.split('/');
+    loop {
+        match (t.next(), p.next()) {
+            (None, None) => return true,
+            (Some(ts), Some(ps)) => {
+                let is_param = ts.starts_with('{') && ts.ends_with('}');
+                if (is_param && ps.is_empty()) || (!is_param && ts != ps) {
+                    return false;
+                }
+            }
+            _ => return false,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn authflow_has_twenty_routes_with_unique_names_and_paths() {
+        let af: Vec<_> = routes_of(Api::AuthFlow).collect();
+        assert_eq!(af.len(), 20);
+        let mut names: Vec<_> = af.iter().map(|r| r.name).collect();
+        names.sort_unstable();
+        names.dedup();
+        assert_eq!(names.len(), 20);
+        let mut paths: Vec<_> = af.iter().map(|r| r.path).collect();
+        paths.sort_unstable();
+        paths.dedup();
+        assert_eq!(paths.len(), 20);
+    }
+
+    #[test]
+    fn get_routes_use_query_and_post_routes_use_body() {
+        for r in ROUTES {
+            match r.method {
+                Method::Get => assert_eq!(r.params, Params::Query, "{}", r.name),
+                _ => assert_eq!(r.params, Params::JsonBody, "{}", r.name),
+            }
+            if r.api_key_placement() == KeyPlacement::Query {
+                assert_eq!(r.method, Method::Get, "{}", r.name);
+            }
+        }
+    }
+
+    #[test]
+    fn documented_key_placements() {
+        let with_key: Vec<_> = ROUTES
+            .iter()
+            .filter(|r| r.api_key_placement() != KeyPlacement::None)
+            .map(|r| (r.name, r.api_key_placement()))
+            .collect();
+        assert_eq!(
+            with_key,
+            vec![
+                ("fooBar", KeyPlacement::Query),
+                ("signUp", KeyPlacement::Query),
+                ("login", KeyPlacement::Query),
+                ("forgot-password", KeyPlacement::Body),
+                ("resend-verify-email", KeyPlacement::Query),
+            ]
+        );
+    }
+
+    #[test]
+    fn only_reads_are_safe_to_retry() {
+        let safe: Vec<_> = routes_of(Api::AuthFlow)
+            .filter(|r| r.safe_to_retry())
+            .map(|r| r.name)
+            .collect();
+        assert_eq!(safe, vec!["fooBar", "validate", "me"]);
+    }
+
+    #[test]
+    fn path_matching() {
+        assert_eq!(
+            match_path(Method::Get, "/auth/login").map(|r| r.name),
+            Some("login")
+        );
+        assert_eq!(match_path(Method::Post, "/auth/login"), None);
+        assert_eq!(match_path(Method::Get, "/auth/login/x"), None);
+        assert!(template_matches(
+            "/v1/identities/{id}",
+            "/v1/identities/ident_1"
+        ));
+        assert!(!template_matches("/v1/identities/{id}", "/v1/identities/"));
+    }
+
+    #[test]
+    fn secret_names() {
+        for s in [
+            "sessionToken",
+            "tempToken",
+            "newPassword",
+            "emailOTP",
+            "recoveryCode",
+            "api_key",
+            "secret",
+        ] {
+            assert!(is_secret_name(s), "{s}");
+        }
+        for s in ["email", "role", "org_id", "fullname", "identity"] {
+            assert!(!is_secret_name(s), "{s}");
+        }
+    }
+}
