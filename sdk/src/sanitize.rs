@@ -7,8 +7,9 @@ use crate::api::routes::is_secret_name;
 /// The placeholder that replaces redacted values.
 pub const REDACTED: &str = "[REDACTED]";
 
-/// Redact, recursively, every object value whose key looks secret (contains
-/// `token`, `secret`, `password`, `otp`, `code` or `key`, case-insensitive).
+/// Redact, recursively, every object value whose key looks secret by
+/// [`is_secret_name`]: it contains `token`, `secret`, `password`, `otp`,
+/// `code` or `key` (the seed's rule), or `foobar`, `authorization`, `cookie`.
 ///
 /// ```
 /// use authflow::sanitize_for_logs;
@@ -50,12 +51,16 @@ pub fn scrub(text: &str, secrets: &[&str]) -> String {
 }
 
 /// Remove the contents of double-quoted and back-quoted runs from a serde
-/// message (`invalid type: string "…"` quotes the offending value).
+/// message (`invalid type: string "…"` and ``unknown variant `…` `` quote the
+/// offending value). Backslash escapes inside a run do not end it.
 pub fn strip_quoted(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     let mut in_quote: Option<char> = None;
+    let mut escaped = false;
     for c in text.chars() {
         match in_quote {
+            Some(_) if escaped => escaped = false,
+            Some(_) if c == '\\' => escaped = true,
             Some(q) if c == q => {
                 out.push('…');
                 out.push(c);
@@ -64,7 +69,7 @@ pub fn strip_quoted(text: &str) -> String {
             Some(_) => {}
             None => {
                 out.push(c);
-                if c == '"' {
+                if c == '"' || c == '`' {
                     in_quote = Some(c);
                 }
             }
@@ -103,5 +108,13 @@ mod tests {
             "invalid type: string \"…\", expected u32 at line 1"
         );
         assert_eq!(strip_quoted("unterminated \"secret"), "unterminated \"…");
+        assert_eq!(
+            strip_quoted(r#"invalid type: string "ab\"cd-SECRET", expected u32"#),
+            r#"invalid type: string "…", expected u32"#
+        );
+        assert_eq!(
+            strip_quoted("unknown variant `SECRETX`, expected one of"),
+            "unknown variant `…`, expected one of"
+        );
     }
 }

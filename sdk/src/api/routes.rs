@@ -142,12 +142,23 @@ impl Route {
 }
 
 /// Whether a field name denotes a secret by its name alone: it contains
-/// `token`, `secret`, `password`, `otp`, `code` or `key` (case-insensitive).
+/// `token`, `secret`, `password`, `otp`, `code` or `key` (the rule of the
+/// seed's `sanitizeForLogs` example), or `foobar`, `authorization` or
+/// `cookie` (case-insensitive).
 ///
-/// This is the rule of the seed's `sanitizeForLogs` example and the one
-/// [`sanitize_for_logs`](crate::sanitize_for_logs) applies.
+/// [`sanitize_for_logs`](crate::sanitize_for_logs) applies this rule.
 pub fn is_secret_name(field: &str) -> bool {
-    const MARKERS: [&str; 6] = ["token", "secret", "password", "otp", "code", "key"];
+    const MARKERS: [&str; 9] = [
+        "token",
+        "secret",
+        "password",
+        "otp",
+        "code",
+        "key",
+        "foobar",
+        "authorization",
+        "cookie",
+    ];
     let lower = field.to_ascii_lowercase();
     MARKERS.iter().any(|m| lower.contains(m))
 }

@@ -27,7 +27,7 @@ impl AuthFlowClient {
         role: Option<&str>,
     ) -> Result<Response<StatusMessageResponse>> {
         check_email("email", email)?;
-        let foobar = self.foobar(email, role).await?.into_inner();
+        let foobar = self.fresh_foobar(email, role).await?;
         self.send(&ResendVerifyEmailRequest {
             foobar,
             email: email.to_owned(),

@@ -54,6 +54,28 @@ impl AuthFlowClient {
         Ok(self.send(&req).await?.map(|r| r.token))
     }
 
+    /// The fresh fooBar token fetched right before signUp, login and
+    /// resend-verify-email. It never carries the caller's idempotency key,
+    /// which belongs to the call it precedes.
+    pub(super) async fn fresh_foobar(
+        &self,
+        email: &str,
+        role: Option<&str>,
+    ) -> Result<SecretString> {
+        let mut options = (*self.options).clone();
+        options.idempotency_key = None;
+        let req = FooBarRequest {
+            identity: email.to_owned(),
+            role: role.map(str::to_owned),
+        };
+        Ok(self
+            .transport
+            .send(&req, &options)
+            .await?
+            .into_inner()
+            .token)
+    }
+
     /// `GET /auth/signUp`: create a user and return their session.
     ///
     /// Checks the inputs (required fields, email shape, the password rule)
@@ -69,7 +91,7 @@ impl AuthFlowClient {
         check_new_password("password", password)?;
         require("fullname", fullname)?;
         require("role", role)?;
-        let foobar = self.foobar(email, Some(role)).await?.into_inner();
+        let foobar = self.fresh_foobar(email, Some(role)).await?;
         let req = SignUpRequest {
             foobar,
             email: email.to_owned(),
@@ -91,7 +113,7 @@ impl AuthFlowClient {
         check_email("email", email)?;
         require_secret("password", password)?;
         require("role", role)?;
-        let foobar = self.foobar(email, Some(role)).await?.into_inner();
+        let foobar = self.fresh_foobar(email, Some(role)).await?;
         let req = LoginRequest {
             foobar,
             email: email.to_owned(),

@@ -3,7 +3,7 @@
 //! redaction.
 //!
 //! Route methods on the API clients only describe a call (an
-//! [`Endpoint`](crate::api::Endpoint)); everything else happens here.
+//! [`Endpoint`]); everything else happens here.
 
 mod decode;
 mod options;
@@ -317,6 +317,7 @@ impl Transport {
             .filter(|(k, _)| k.as_str() == "api_key" || route.is_secret_field(k))
             .filter_map(|(_, v)| v.as_str())
             .chain(request.bearer().map(|b| b.expose_secret()))
+            .chain(self.inner.org_api_key.as_ref().map(|k| k.expose_secret()))
             .collect();
 
         let url = self.url(route, &request.path(), &params)?;

@@ -115,7 +115,8 @@ pub fn retry_after(headers: &HeaderMap) -> Option<Duration> {
         .and_then(|v| v.trim().parse::<f64>().ok())
         .filter(|ms| ms.is_finite() && *ms >= 0.0)
     {
-        return Some(Duration::from_secs_f64(ms / 1000.0));
+        // A value too large for a Duration is "longer than any cap".
+        return Some(Duration::try_from_secs_f64(ms / 1000.0).unwrap_or(Duration::MAX));
     }
     let raw = headers
         .get(reqwest::header::RETRY_AFTER)?
@@ -179,6 +180,11 @@ mod tests {
         );
         assert_eq!(retry_after(&h), Some(Duration::ZERO));
         h.insert("retry-after", HeaderValue::from_static("soon"));
+        assert_eq!(retry_after(&h), None);
+        let mut h = HeaderMap::new();
+        h.insert("retry-after-ms", HeaderValue::from_static("1e30"));
+        assert_eq!(retry_after(&h), Some(Duration::MAX));
+        h.insert("retry-after-ms", HeaderValue::from_static("-5"));
         assert_eq!(retry_after(&h), None);
     }
 
