@@ -63,6 +63,8 @@ pub struct SignUpRequest {
     /// RBAC role.
     pub role: String,
     /// Boolean-like value stored with the user (the collection uses `true`).
+    /// Accepts `true`/`false`, `"true"`/`"false"`, `"1"`/`"0"`, `"yes"`/`"no"`.
+    #[serde(deserialize_with = "super::secret::bool_like")]
     pub disclaimed: bool,
 }
 endpoint!(SignUpRequest => TokenResponse, routes::SIGN_UP);
@@ -462,4 +464,155 @@ json_response!(
 pub struct ErrorBody {
     /// Human-readable message.
     pub message: String,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::api::Endpoint;
+
+    fn s(v: &str) -> SecretString {
+        SecretString::from(v)
+    }
+
+    fn user() -> UserRef {
+        UserRef {
+            email: "a@b.co".into(),
+            org_id: "o".into(),
+            role: "r".into(),
+        }
+    }
+
+    fn keys<E: Endpoint>(e: &E) -> (Vec<String>, Vec<String>) {
+        let v = serde_json::to_value(e).unwrap();
+        let mut got: Vec<String> = v.as_object().unwrap().keys().cloned().collect();
+        got.sort();
+        let mut want: Vec<String> = e.route().fields.iter().map(|f| f.name.to_owned()).collect();
+        want.sort();
+        (got, want)
+    }
+
+    /// Every request type serializes exactly the documented parameters of its
+    /// route (with every optional one set).
+    #[test]
+    fn request_types_match_the_route_table() {
+        let checks = [
+            keys(&FooBarRequest {
+                identity: "a@b.co".into(),
+                role: Some("r".into()),
+            }),
+            keys(&SignUpRequest {
+                foobar: s("f"),
+                email: "e".into(),
+                password: s("p"),
+                fullname: "n".into(),
+                role: "r".into(),
+                disclaimed: true,
+            }),
+            keys(&LoginRequest {
+                foobar: s("f"),
+                email: "e".into(),
+                password: s("p"),
+                role: "r".into(),
+            }),
+            keys(&ValidateRequest {
+                session_token: s("t"),
+                email: "e".into(),
+            }),
+            keys(&MeRequest {
+                session_token: s("t"),
+            }),
+            keys(&LogoutRequest {
+                session_token: s("t"),
+                email: "e".into(),
+            }),
+            keys(&DeleteUserRequest {
+                session_token: Some(s("t")),
+                email_owner: "o".into(),
+                org_id: "o".into(),
+                user_email: "u".into(),
+            }),
+            keys(&ForgotPasswordRequest {
+                email: "e".into(),
+                role: Some("r".into()),
+            }),
+            keys(&ResetPasswordRequest {
+                token: s("t"),
+                new_password: s("p"),
+            }),
+            keys(&ChangePasswordRequest {
+                session_token: s("t"),
+                email: "e".into(),
+                old_password: s("o"),
+                new_password: s("n"),
+            }),
+            keys(&VerifyEmailRequest { token: s("t") }),
+            keys(&ResendVerifyEmailRequest {
+                foobar: s("f"),
+                email: "e".into(),
+                role: Some("r".into()),
+            }),
+            keys(&TwoFactorEnableRequest {
+                session_token: s("t"),
+                user: user(),
+            }),
+            keys(&TwoFactorVerifySetupRequest {
+                session_token: s("t"),
+                user: user(),
+                totp_code: s("1"),
+                secret: s("x"),
+            }),
+            keys(&TwoFactorDisableRequest {
+                session_token: s("t"),
+                user: user(),
+                password: s("p"),
+            }),
+            keys(&TwoFactorVerifyRequest {
+                temp_token: s("t"),
+                user: user(),
+                totp_code: s("1"),
+            }),
+            keys(&TwoFactorBackupEmailRequest {
+                temp_token: s("t"),
+                user: user(),
+            }),
+            keys(&TwoFactorVerifyEmailOtpRequest {
+                user: user(),
+                email_otp: s("1"),
+            }),
+            keys(&TwoFactorRecoveryCodesRequest {
+                session_token: s("t"),
+                user: user(),
+                password: s("p"),
+            }),
+            keys(&TwoFactorVerifyRecoveryRequest {
+                user: user(),
+                recovery_code: s("c"),
+            }),
+        ];
+        assert_eq!(checks.len(), 20);
+        for (got, want) in checks {
+            assert_eq!(got, want);
+        }
+    }
+
+    #[test]
+    fn disclaimed_is_boolean_like() {
+        for (v, want) in [
+            ("true", true),
+            ("\"true\"", true),
+            ("\"1\"", true),
+            ("\"yes\"", true),
+            ("false", false),
+            ("\"0\"", false),
+        ] {
+            let json = format!(
+                r#"{{"foobar":"f","email":"e","password":"p","fullname":"n","role":"r","disclaimed":{v}}}"#
+            );
+            let req: SignUpRequest = serde_json::from_str(&json).unwrap();
+            assert_eq!(req.disclaimed, want, "{v}");
+        }
+        let bad = r#"{"foobar":"f","email":"e","password":"p","fullname":"n","role":"r","disclaimed":"maybe"}"#;
+        assert!(serde_json::from_str::<SignUpRequest>(bad).is_err());
+    }
 }

@@ -82,6 +82,32 @@ pub enum KeyPlacement {
     None,
 }
 
+/// One documented parameter of a route (the organization `api_key` excluded:
+/// see [`Route::credential`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Field {
+    /// Wire name, exactly as documented.
+    pub name: &'static str,
+    /// Whether the route requires it.
+    pub required: bool,
+}
+
+/// A required parameter.
+pub const fn req(name: &'static str) -> Field {
+    Field {
+        name,
+        required: true,
+    }
+}
+
+/// An optional parameter.
+pub const fn opt(name: &'static str) -> Field {
+    Field {
+        name,
+        required: false,
+    }
+}
+
 /// The credential a route needs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[non_exhaustive]
@@ -107,6 +133,8 @@ pub struct Route {
     pub path: &'static str,
     /// Where the route's parameters go.
     pub params: Params,
+    /// The documented parameters (query or body), `api_key` excluded.
+    pub fields: &'static [Field],
     /// The credential the route needs.
     pub credential: Credential,
     /// Wire names of the parameters and response fields that are secret.
@@ -163,10 +191,12 @@ pub fn is_secret_name(field: &str) -> bool {
     MARKERS.iter().any(|m| lower.contains(m))
 }
 
+#[allow(clippy::too_many_arguments)]
 const fn authflow(
     name: &'static str,
     method: Method,
     path: &'static str,
+    fields: &'static [Field],
     credential: Credential,
     secret_fields: &'static [&'static str],
     mutates: bool,
@@ -181,6 +211,7 @@ const fn authflow(
             Method::Get => Params::Query,
             _ => Params::JsonBody,
         },
+        fields,
         credential,
         secret_fields,
         mutates,
@@ -198,6 +229,7 @@ pub const FOOBAR: Route = authflow(
     "fooBar",
     Get,
     "/auth/fooBar",
+    &[req("identity"), opt("role")],
     OrgKey(KeyInQuery),
     &["token"],
     false,
@@ -208,6 +240,14 @@ pub const SIGN_UP: Route = authflow(
     "signUp",
     Get,
     "/auth/signUp",
+    &[
+        req("foobar"),
+        req("email"),
+        req("password"),
+        req("fullname"),
+        req("role"),
+        req("disclaimed"),
+    ],
     OrgKey(KeyInQuery),
     &["foobar", "password", "token"],
     true,
@@ -218,6 +258,7 @@ pub const LOGIN: Route = authflow(
     "login",
     Get,
     "/auth/login",
+    &[req("foobar"), req("email"), req("password"), req("role")],
     OrgKey(KeyInQuery),
     &["foobar", "password", "token", "tempToken"],
     true,
@@ -228,6 +269,7 @@ pub const VALIDATE: Route = authflow(
     "validate",
     Get,
     "/auth/validate",
+    &[req("sessionToken"), req("email")],
     NoCred,
     &["sessionToken"],
     false,
@@ -238,6 +280,7 @@ pub const ME: Route = authflow(
     "me",
     Get,
     "/auth/me",
+    &[req("sessionToken")],
     NoCred,
     &["sessionToken"],
     false,
@@ -248,6 +291,7 @@ pub const LOGOUT: Route = authflow(
     "logout",
     Get,
     "/auth/logout",
+    &[req("sessionToken"), req("email")],
     NoCred,
     &["sessionToken"],
     true,
@@ -258,6 +302,7 @@ pub const DELETE_USER: Route = authflow(
     "deleteUser",
     Post,
     "/auth/deleteUser",
+    &[req("email_owner"), req("org_id"), req("user_email")],
     SessionBearer,
     &[],
     true,
@@ -268,6 +313,7 @@ pub const FORGOT_PASSWORD: Route = authflow(
     "forgot-password",
     Post,
     "/auth/forgot-password",
+    &[req("email"), opt("role")],
     OrgKey(KeyInBody),
     &[],
     true,
@@ -278,6 +324,7 @@ pub const RESET_PASSWORD: Route = authflow(
     "reset-password",
     Post,
     "/auth/reset-password",
+    &[req("token"), req("newPassword")],
     NoCred,
     &["token", "newPassword"],
     true,
@@ -288,6 +335,12 @@ pub const CHANGE_PASSWORD: Route = authflow(
     "changePassword",
     Get,
     "/auth/changePassword",
+    &[
+        req("sessionToken"),
+        req("email"),
+        req("oldPassword"),
+        req("newPassword"),
+    ],
     NoCred,
     &["sessionToken", "oldPassword", "newPassword"],
     true,
@@ -298,6 +351,7 @@ pub const VERIFY_EMAIL: Route = authflow(
     "verify-email",
     Get,
     "/auth/verify-email",
+    &[req("token")],
     NoCred,
     &["token"],
     true,
@@ -308,6 +362,7 @@ pub const RESEND_VERIFY_EMAIL: Route = authflow(
     "resend-verify-email",
     Get,
     "/auth/resend-verify-email",
+    &[req("foobar"), req("email"), opt("role")],
     OrgKey(KeyInQuery),
     &["foobar"],
     true,
@@ -318,6 +373,12 @@ pub const TWO_FACTOR_ENABLE: Route = authflow(
     "2fa/enable",
     Post,
     "/auth/2fa/enable",
+    &[
+        req("sessionToken"),
+        req("email"),
+        req("org_id"),
+        req("role"),
+    ],
     NoCred,
     &["sessionToken", "secret", "qrCode", "otpauth_url"],
     true,
@@ -328,6 +389,14 @@ pub const TWO_FACTOR_VERIFY_SETUP: Route = authflow(
     "2fa/verify-setup",
     Post,
     "/auth/2fa/verify-setup",
+    &[
+        req("sessionToken"),
+        req("email"),
+        req("org_id"),
+        req("role"),
+        req("totpCode"),
+        req("secret"),
+    ],
     NoCred,
     &["sessionToken", "totpCode", "secret", "recoveryCodes"],
     true,
@@ -338,6 +407,13 @@ pub const TWO_FACTOR_DISABLE: Route = authflow(
     "2fa/disable",
     Post,
     "/auth/2fa/disable",
+    &[
+        req("sessionToken"),
+        req("email"),
+        req("org_id"),
+        req("role"),
+        req("password"),
+    ],
     NoCred,
     &["sessionToken", "password"],
     true,
@@ -348,6 +424,13 @@ pub const TWO_FACTOR_VERIFY: Route = authflow(
     "2fa/verify-2fa",
     Post,
     "/auth/2fa/verify-2fa",
+    &[
+        req("tempToken"),
+        req("email"),
+        req("org_id"),
+        req("role"),
+        req("totpCode"),
+    ],
     NoCred,
     &["tempToken", "totpCode", "token"],
     true,
@@ -358,6 +441,7 @@ pub const TWO_FACTOR_BACKUP_EMAIL: Route = authflow(
     "2fa/backup/email",
     Post,
     "/auth/2fa/backup/email",
+    &[req("tempToken"), req("email"), req("org_id"), req("role")],
     NoCred,
     &["tempToken"],
     true,
@@ -368,6 +452,7 @@ pub const TWO_FACTOR_VERIFY_EMAIL_OTP: Route = authflow(
     "2fa/verify-email-otp",
     Post,
     "/auth/2fa/verify-email-otp",
+    &[req("email"), req("org_id"), req("role"), req("emailOTP")],
     NoCred,
     &["emailOTP", "token"],
     true,
@@ -378,6 +463,13 @@ pub const TWO_FACTOR_RECOVERY_CODES: Route = authflow(
     "2fa/recovery-codes",
     Post,
     "/auth/2fa/recovery-codes",
+    &[
+        req("sessionToken"),
+        req("email"),
+        req("org_id"),
+        req("role"),
+        req("password"),
+    ],
     NoCred,
     &["sessionToken", "password", "recoveryCodes"],
     true,
@@ -388,6 +480,12 @@ pub const TWO_FACTOR_VERIFY_RECOVERY: Route = authflow(
     "2fa/verify-recovery",
     Post,
     "/auth/2fa/verify-recovery",
+    &[
+        req("email"),
+        req("org_id"),
+        req("role"),
+        req("recoveryCode"),
+    ],
     NoCred,
     &["recoveryCode", "token"],
     true,

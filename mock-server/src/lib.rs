@@ -1,0 +1,436 @@
+//! # authflow-mock
+//!
+//! A faithful implementation of the AuthFlow API that starts in-process in
+//! milliseconds, for test suites — and as the `authflow-mock` binary.
+//!
+//! It behaves like the real service: RS512 JWTs (verifiable against
+//! `/.well-known/jwks.json`), argon2id password hashing, real TOTP, single-use
+//! codes and links, expiry on a clock tests control, and every email captured
+//! with its codes and links extracted.
+//!
+//! ```no_run
+//! use std::time::Duration;
+//! use authflow::AuthFlowClient;
+//! use authflow_mock::MockServer;
+//!
+//! # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+//! let server = MockServer::start().await?;
+//! let client = AuthFlowClient::builder()
+//!     .api_key(server.api_key())
+//!     .base_url(server.base_url())
+//!     .build()?;
+//! let password = secrecy::SecretString::from("TestPass123!");
+//! let session = client.sign_up("ada@example.com", &password, "Ada", "detective").await?;
+//! let mail = server.emails().latest("ada@example.com").expect("verification email");
+//! assert!(mail.links[0].contains("/auth/verify-email?token="));
+//! server.clock().advance(Duration::from_secs(13 * 3600));
+//! assert!(!client.validate(&session).await?); // sessions live 12 hours
+//! # Ok(()) }
+//! ```
+
+pub mod authflow;
+pub mod clock;
+pub mod control;
+pub mod error;
+pub mod keys;
+pub mod mail;
+pub mod params;
+pub mod state;
+pub mod store;
+
+use std::fmt;
+use std::net::SocketAddr;
+use std::sync::{Arc, RwLock};
+
+use axum::Router;
+use axum::routing::{get, post};
+use secrecy::{ExposeSecret, SecretString};
+use tokio::net::TcpListener;
+use tokio::sync::oneshot;
+
+pub use clock::Clock;
+pub use keys::SigningKey;
+pub use mail::{Email, EmailKind, Outbox};
+pub use state::{AppState, EmailVerification, PasswordHashing};
+pub use store::{MemoryStore, Store};
+
+use crate::state::{Inner, random_hex, sha256};
+use crate::store::{Org, User, UserKey};
+
+/// One organization the server starts with: its key and its owner.
+#[derive(Clone)]
+pub struct OrgSeed {
+    /// Organization id.
+    pub org_id: String,
+    /// Organization API key (`af_` + 32 lowercase hex).
+    pub api_key: SecretString,
+    /// Owner email.
+    pub owner_email: String,
+    /// Owner password.
+    pub owner_password: SecretString,
+    /// Owner role.
+    pub owner_role: String,
+}
+
+impl fmt::Debug for OrgSeed {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("OrgSeed")
+            .field("org_id", &self.org_id)
+            .field("owner_email", &self.owner_email)
+            .field("owner_role", &self.owner_role)
+            .finish_non_exhaustive()
+    }
+}
+
+impl OrgSeed {
+    /// A fresh organization with a random key, owner `owner@example.com`
+    /// (role `owner`) and a random password that meets the password rule.
+    pub fn generate() -> Self {
+        OrgSeed {
+            org_id: uuid::Uuid::new_v4().to_string(),
+            api_key: SecretString::from(format!("af_{}", random_hex(16))),
+            owner_email: "owner@example.com".into(),
+            owner_password: SecretString::from(format!("Own3r-{}", random_hex(6))),
+            owner_role: "owner".into(),
+        }
+    }
+}
+
+/// Why the server could not start.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum StartError {
+    /// Binding the listener failed.
+    #[error("could not bind {addr}: {source}")]
+    Bind {
+        /// The address.
+        addr: SocketAddr,
+        /// The cause.
+        source: std::io::Error,
+    },
+    /// The signing key could not be made or loaded.
+    #[error(transparent)]
+    Key(#[from] keys::KeyError),
+    /// A seed was invalid.
+    #[error("invalid seed: {0}")]
+    Seed(String),
+}
+
+/// Builder for a [`MockServer`].
+#[derive(Debug)]
+#[must_use]
+pub struct MockServerBuilder {
+    orgs: Vec<OrgSeed>,
+    hashing: PasswordHashing,
+    key: Option<Arc<SigningKey>>,
+    clock: Clock,
+    verification: EmailVerification,
+    listen: SocketAddr,
+    store: Option<Arc<dyn Store>>,
+}
+
+impl fmt::Debug for dyn Store {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Store")
+    }
+}
+
+impl Default for MockServerBuilder {
+    fn default() -> Self {
+        MockServerBuilder {
+            orgs: Vec::new(),
+            hashing: PasswordHashing::Fast,
+            key: None,
+            clock: Clock::new(),
+            verification: EmailVerification::Optional,
+            listen: SocketAddr::from(([127, 0, 0, 1], 0)),
+            store: None,
+        }
+    }
+}
+
+impl MockServerBuilder {
+    /// Add an organization (the first one is the default: [`MockServer::api_key`]).
+    /// Without any, one is generated.
+    pub fn org(mut self, org: OrgSeed) -> Self {
+        self.orgs.push(org);
+        self
+    }
+    /// Password hashing cost (default [`PasswordHashing::Fast`] in-process).
+    pub fn password_hashing(mut self, hashing: PasswordHashing) -> Self {
+        self.hashing = hashing;
+        self
+    }
+    /// Sign with this key instead of the process-wide generated one.
+    pub fn signing_key(mut self, key: SigningKey) -> Self {
+        self.key = Some(Arc::new(key));
+        self
+    }
+    /// Use this clock (share one between servers or with the test).
+    pub fn clock(mut self, clock: Clock) -> Self {
+        self.clock = clock;
+        self
+    }
+    /// Email verification policy (default: login allowed before verification).
+    pub fn email_verification(mut self, policy: EmailVerification) -> Self {
+        self.verification = policy;
+        self
+    }
+    /// Address to listen on (default `127.0.0.1:0`, a random port).
+    pub fn listen(mut self, addr: SocketAddr) -> Self {
+        self.listen = addr;
+        self
+    }
+    /// Use this store instead of a fresh [`MemoryStore`].
+    pub fn store(mut self, store: Arc<dyn Store>) -> Self {
+        self.store = Some(store);
+        self
+    }
+
+    /// Build the state without listening (for `oneshot` tests and embedding).
+    pub fn build_state(self) -> Result<AppState, StartError> {
+        let orgs = if self.orgs.is_empty() {
+            vec![OrgSeed::generate()]
+        } else {
+            self.orgs
+        };
+        for o in &orgs {
+            if !::authflow::api::validation::is_org_api_key(o.api_key.expose_secret()) {
+                return Err(StartError::Seed(format!(
+                    "org {}: api key must be af_ + 32 lowercase hex",
+                    o.org_id
+                )));
+            }
+        }
+        let key = match self.key {
+            Some(k) => k,
+            None => SigningKey::process_default()?,
+        };
+        let dummy_hash = self
+            .hashing
+            .hash("dummy password for timing")
+            .unwrap_or_default();
+        let state = AppState {
+            inner: Arc::new(Inner {
+                store: self.store.unwrap_or_else(|| Arc::new(MemoryStore::new())),
+                clock: self.clock,
+                key,
+                outbox: Arc::new(Outbox::default()),
+                hashing: self.hashing,
+                verification: self.verification,
+                public_url: RwLock::new(String::new()),
+                journal: Default::default(),
+                faults: Default::default(),
+                seed: orgs,
+                dummy_hash,
+            }),
+        };
+        state.seed_orgs();
+        Ok(state)
+    }
+
+    /// Bind, start serving, and return once the server accepts connections.
+    pub async fn start(self) -> Result<MockServer, StartError> {
+        let addr = self.listen;
+        let state = self.build_state()?;
+        let listener = TcpListener::bind(addr)
+            .await
+            .map_err(|source| StartError::Bind { addr, source })?;
+        let local = listener
+            .local_addr()
+            .map_err(|source| StartError::Bind { addr, source })?;
+        if let Ok(mut u) = state.inner.public_url.write() {
+            *u = format!("http://{local}");
+        }
+        let (tx, rx) = oneshot::channel::<()>();
+        let router = app(state.clone());
+        let task = tokio::spawn(async move {
+            let _ = axum::serve(listener, router)
+                .with_graceful_shutdown(async {
+                    let _ = rx.await;
+                })
+                .await;
+        });
+        Ok(MockServer {
+            addr: local,
+            state,
+            shutdown: Some(tx),
+            task: Some(task),
+        })
+    }
+}
+
+impl AppState {
+    fn seed_orgs(&self) {
+        for o in &self.inner.seed {
+            let owner_email = o.owner_email.trim().to_lowercase();
+            self.store().put_org(Org {
+                id: o.org_id.clone(),
+                api_key_hash: sha256(o.api_key.expose_secret()),
+                owner_email: owner_email.clone(),
+            });
+            let hash = self
+                .hashing()
+                .hash(o.owner_password.expose_secret())
+                .unwrap_or_default();
+            self.store().insert_user(User {
+                key: UserKey::new(&o.org_id, &owner_email, &o.owner_role),
+                fullname: "Organization Owner".into(),
+                password_hash: hash,
+                disclaimed: "true".into(),
+                totp_pending: None,
+                verified: true,
+                owner: true,
+                totp_secret: None,
+                totp_last_step: None,
+                recovery_codes: Vec::new(),
+                created_at: self.now(),
+            });
+        }
+    }
+
+    /// Forget everything: users, sessions, tokens, emails, journal, faults;
+    /// the clock returns to real time and the seeded organizations come back.
+    pub fn reset(&self) {
+        self.store().clear();
+        self.outbox().clear();
+        self.inner.journal.clear();
+        self.inner.faults.clear();
+        self.clock().reset();
+        self.seed_orgs();
+    }
+}
+
+/// The router: every AuthFlow route of the route table, the JWKS, and the
+/// test-control API. Usable without a socket (`tower::ServiceExt::oneshot`).
+pub fn app(state: AppState) -> Router {
+    let mut router = Router::new();
+    for route in ::authflow::api::routes::ROUTES {
+        if let Some(h) = authflow::handler(route) {
+            router = router.route(route.path, h);
+        }
+    }
+    router
+        .route("/.well-known/jwks.json", get(jwks))
+        .route("/__mock/emails", get(control::emails))
+        .route("/__mock/clock/advance", post(control::advance_clock))
+        .route("/__mock/reset", post(control::reset))
+        .route("/__mock/requests", get(control::requests))
+        .route(
+            "/__mock/faults",
+            post(control::set_fault).delete(control::clear_faults),
+        )
+        .fallback(not_found)
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            control::journal_and_faults,
+        ))
+        .with_state(state)
+}
+
+async fn jwks(
+    axum::extract::State(state): axum::extract::State<AppState>,
+) -> axum::Json<serde_json::Value> {
+    axum::Json(state.key().jwks())
+}
+
+async fn not_found() -> error::ApiError {
+    error::ApiError::not_found("Not found")
+}
+
+/// A running mock server. Dropping it stops it.
+pub struct MockServer {
+    addr: SocketAddr,
+    state: AppState,
+    shutdown: Option<oneshot::Sender<()>>,
+    task: Option<tokio::task::JoinHandle<()>>,
+}
+
+impl fmt::Debug for MockServer {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("MockServer")
+            .field("base_url", &self.base_url())
+            .finish_non_exhaustive()
+    }
+}
+
+impl MockServer {
+    /// Start a server with the defaults on a random loopback port.
+    pub async fn start() -> Result<MockServer, StartError> {
+        Self::builder().start().await
+    }
+
+    /// A builder.
+    pub fn builder() -> MockServerBuilder {
+        MockServerBuilder::default()
+    }
+
+    /// `http://127.0.0.1:PORT`.
+    pub fn base_url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// The bound address.
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// The default organization's API key.
+    pub fn api_key(&self) -> SecretString {
+        self.default_org().api_key.clone()
+    }
+
+    /// The default organization's id.
+    pub fn org_id(&self) -> String {
+        self.default_org().org_id.clone()
+    }
+
+    /// The default organization's seed (owner email, password, role).
+    pub fn default_org(&self) -> &OrgSeed {
+        // Invariant: build_state always seeds at least one organization.
+        &self.state.inner.seed[0]
+    }
+
+    /// The clock (advance it to expire tokens).
+    pub fn clock(&self) -> &Clock {
+        self.state.clock()
+    }
+
+    /// Every email the server sent.
+    pub fn emails(&self) -> &Outbox {
+        self.state.outbox()
+    }
+
+    /// The request journal (secrets redacted).
+    pub fn requests(&self) -> Vec<control::JournalEntry> {
+        self.state.inner.journal.entries()
+    }
+
+    /// The server state (store, key, …).
+    pub fn state(&self) -> &AppState {
+        &self.state
+    }
+
+    /// The JWKS the server publishes.
+    pub fn jwks(&self) -> serde_json::Value {
+        self.state.key().jwks()
+    }
+
+    /// Stop accepting connections, finish in-flight requests, and wait.
+    pub async fn shutdown(mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+        if let Some(task) = self.task.take() {
+            let _ = task.await;
+        }
+    }
+}
+
+impl Drop for MockServer {
+    fn drop(&mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+    }
+}
