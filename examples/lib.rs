@@ -1,0 +1,2 @@
+//! Runnable examples for authflow-rs: see `quickstart.rs`
+//! (`cargo run -p authflow-examples --example quickstart`).
