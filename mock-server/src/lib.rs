@@ -34,6 +34,7 @@ pub mod control;
 pub mod error;
 pub mod keys;
 pub mod mail;
+pub mod openapi;
 pub mod params;
 pub mod state;
 pub mod store;
@@ -312,6 +313,7 @@ pub fn app(state: AppState) -> Router {
     }
     router
         .route("/.well-known/jwks.json", get(jwks))
+        .route("/openapi.json", get(openapi_json))
         .route("/__mock/emails", get(control::emails))
         .route("/__mock/clock/advance", post(control::advance_clock))
         .route("/__mock/reset", post(control::reset))
@@ -332,6 +334,10 @@ async fn jwks(
     axum::extract::State(state): axum::extract::State<AppState>,
 ) -> axum::Json<serde_json::Value> {
     axum::Json(state.key().jwks())
+}
+
+async fn openapi_json(axum::extract::State(state): axum::extract::State<AppState>) -> axum::Json<serde_json::Value> {
+    axum::Json(openapi::document(&state.public_url()))
 }
 
 async fn not_found() -> error::ApiError {

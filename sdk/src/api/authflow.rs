@@ -29,6 +29,7 @@ macro_rules! endpoint {
 
 /// `GET /auth/fooBar`: a 45-second anti-abuse token for one email.
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct FooBarRequest {
     /// The auth user's email.
     pub identity: String,
@@ -41,22 +42,27 @@ endpoint!(FooBarRequest => TokenResponse, routes::FOOBAR);
 /// A response carrying one token: fooBar, signUp, login without 2FA,
 /// verify-2fa and verify-email-otp.
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct TokenResponse {
     /// The token (an RS512 JWT).
     #[serde(serialize_with = "expose")]
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = Password))]
     pub token: SecretString,
 }
 
 /// `GET /auth/signUp`: create a user in the owner's organization.
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct SignUpRequest {
     /// A fresh fooBar token for `email`.
     #[serde(serialize_with = "expose")]
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = Password))]
     pub foobar: SecretString,
     /// User email.
     pub email: String,
     /// Password satisfying [`PASSWORD_PATTERN`](super::validation::PASSWORD_PATTERN).
     #[serde(serialize_with = "expose")]
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = Password))]
     pub password: SecretString,
     /// Full name.
     pub fullname: String,
@@ -71,14 +77,17 @@ endpoint!(SignUpRequest => TokenResponse, routes::SIGN_UP);
 
 /// `GET /auth/login`.
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct LoginRequest {
     /// A fresh fooBar token for `email`.
     #[serde(serialize_with = "expose")]
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = Password))]
     pub foobar: SecretString,
     /// User email.
     pub email: String,
     /// User password.
     #[serde(serialize_with = "expose")]
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = Password))]
     pub password: SecretString,
     /// RBAC role.
     pub role: String,
@@ -87,6 +96,7 @@ endpoint!(LoginRequest => LoginResponse, routes::LOGIN);
 
 /// What `login` answers: a session token, or a 2FA challenge.
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(untagged)]
 pub enum LoginResponse {
     /// 2FA is enabled: exchange `tempToken` through a `/auth/2fa` route.
@@ -97,12 +107,14 @@ pub enum LoginResponse {
 
 /// The 2FA challenge `login` returns when the user has 2FA enabled.
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct TwoFactorChallenge {
     /// Always `true`.
     #[serde(rename = "requires2FA")]
     pub requires_2fa: bool,
     /// Single-use token for the 2FA exchange (5 minutes).
     #[serde(rename = "tempToken", serialize_with = "expose")]
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = Password))]
     pub temp_token: SecretString,
     /// User email.
     pub email: String,
@@ -125,9 +137,11 @@ impl TwoFactorChallenge {
 
 /// `GET /auth/validate`: 200 when the session is valid, 401 otherwise.
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ValidateRequest {
     /// Session token.
     #[serde(rename = "sessionToken", serialize_with = "expose")]
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = Password))]
     pub session_token: SecretString,
     /// User email.
     pub email: String,
@@ -136,15 +150,18 @@ endpoint!(ValidateRequest => Empty, routes::VALIDATE);
 
 /// `GET /auth/me`.
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct MeRequest {
     /// Session token.
     #[serde(rename = "sessionToken", serialize_with = "expose")]
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = Password))]
     pub session_token: SecretString,
 }
 endpoint!(MeRequest => Profile, routes::ME);
 
 /// The current user, as `me` returns it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Profile {
     /// Email.
     pub email: String,
@@ -158,9 +175,11 @@ pub struct Profile {
 
 /// `GET /auth/logout`.
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct LogoutRequest {
     /// Session token to revoke.
     #[serde(rename = "sessionToken", serialize_with = "expose")]
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = Password))]
     pub session_token: SecretString,
     /// User email.
     pub email: String,
@@ -169,6 +188,7 @@ endpoint!(LogoutRequest => SuccessResponse, routes::LOGOUT);
 
 /// `{"success": true}`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct SuccessResponse {
     /// Whether the call succeeded.
     pub success: bool,
@@ -176,6 +196,7 @@ pub struct SuccessResponse {
 
 /// `{"success": true, "message": "…"}`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct MessageResponse {
     /// Whether the call succeeded.
     pub success: bool,
@@ -185,9 +206,11 @@ pub struct MessageResponse {
 
 /// `POST /auth/deleteUser` (owner only), with `Authorization: Bearer <sessionToken>`.
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct DeleteUserRequest {
     /// The owner's session token; sent as the bearer credential, not in the body.
     #[serde(skip)]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>))]
     pub session_token: Option<SecretString>,
     /// Owner email; must match the token identity.
     pub email_owner: String,
@@ -211,6 +234,7 @@ impl Endpoint for DeleteUserRequest {
 
 /// `POST /auth/forgot-password` (enumeration-safe).
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ForgotPasswordRequest {
     /// User email.
     pub email: String,
@@ -222,29 +246,36 @@ endpoint!(ForgotPasswordRequest => MessageResponse, routes::FORGOT_PASSWORD);
 
 /// `POST /auth/reset-password`.
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ResetPasswordRequest {
     /// Reset token from the email link.
     #[serde(serialize_with = "expose")]
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = Password))]
     pub token: SecretString,
     /// New password satisfying the password rule.
     #[serde(rename = "newPassword", serialize_with = "expose")]
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = Password))]
     pub new_password: SecretString,
 }
 endpoint!(ResetPasswordRequest => SuccessResponse, routes::RESET_PASSWORD);
 
 /// `GET /auth/changePassword`: answers a bare HTTP 200.
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ChangePasswordRequest {
     /// Current session token.
     #[serde(rename = "sessionToken", serialize_with = "expose")]
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = Password))]
     pub session_token: SecretString,
     /// Email in the session token.
     pub email: String,
     /// Current password.
     #[serde(rename = "oldPassword", serialize_with = "expose")]
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = Password))]
     pub old_password: SecretString,
     /// Replacement password satisfying the password rule.
     #[serde(rename = "newPassword", serialize_with = "expose")]
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = Password))]
     pub new_password: SecretString,
 }
 endpoint!(ChangePasswordRequest => Empty, routes::CHANGE_PASSWORD);
@@ -253,18 +284,22 @@ endpoint!(ChangePasswordRequest => Empty, routes::CHANGE_PASSWORD);
 
 /// `GET /auth/verify-email`: answers an HTML page.
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct VerifyEmailRequest {
     /// Verification token from the email link.
     #[serde(serialize_with = "expose")]
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = Password))]
     pub token: SecretString,
 }
 endpoint!(VerifyEmailRequest => HtmlPage, routes::VERIFY_EMAIL);
 
 /// `GET /auth/resend-verify-email`.
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ResendVerifyEmailRequest {
     /// A fresh fooBar token for `email`.
     #[serde(serialize_with = "expose")]
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = Password))]
     pub foobar: SecretString,
     /// User email.
     pub email: String,
@@ -276,6 +311,7 @@ endpoint!(ResendVerifyEmailRequest => StatusMessageResponse, routes::RESEND_VERI
 
 /// `{"statusCode": 200, "message": "…"}`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct StatusMessageResponse {
     /// HTTP-like status code echoed in the body.
     #[serde(rename = "statusCode")]
@@ -288,6 +324,7 @@ pub struct StatusMessageResponse {
 
 /// The identity fields every `/auth/2fa` route carries.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct UserRef {
     /// User email.
     pub email: String,
@@ -299,9 +336,11 @@ pub struct UserRef {
 
 /// `POST /auth/2fa/enable`.
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct TwoFactorEnableRequest {
     /// Current session token.
     #[serde(rename = "sessionToken", serialize_with = "expose")]
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = Password))]
     pub session_token: SecretString,
     /// The user.
     #[serde(flatten)]
@@ -311,82 +350,100 @@ endpoint!(TwoFactorEnableRequest => TwoFactorEnableResponse, routes::TWO_FACTOR_
 
 /// A new TOTP secret. All three fields reveal the secret.
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct TwoFactorEnableResponse {
     /// Base32 TOTP secret.
     #[serde(serialize_with = "expose")]
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = Password))]
     pub secret: SecretString,
     /// QR code of the `otpauth://` URL as a `data:image/png;base64,…` URL.
     #[serde(rename = "qrCode", serialize_with = "expose")]
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = Password))]
     pub qr_code: SecretString,
     /// `otpauth://totp/…` provisioning URL (contains the secret).
     #[serde(serialize_with = "expose")]
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = Password))]
     pub otpauth_url: SecretString,
 }
 
 /// `POST /auth/2fa/verify-setup`.
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct TwoFactorVerifySetupRequest {
     /// Current session token.
     #[serde(rename = "sessionToken", serialize_with = "expose")]
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = Password))]
     pub session_token: SecretString,
     /// The user.
     #[serde(flatten)]
     pub user: UserRef,
     /// Six-digit code from the authenticator.
     #[serde(rename = "totpCode", serialize_with = "expose")]
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = Password))]
     pub totp_code: SecretString,
     /// The secret `enable` returned.
     #[serde(serialize_with = "expose")]
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = Password))]
     pub secret: SecretString,
 }
 endpoint!(TwoFactorVerifySetupRequest => RecoveryCodesResponse, routes::TWO_FACTOR_VERIFY_SETUP);
 
 /// Recovery codes (verify-setup adds `success`).
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct RecoveryCodesResponse {
     /// `true` on verify-setup; absent on recovery-codes.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub success: Option<bool>,
     /// Single-use 8-character recovery codes.
     #[serde(rename = "recoveryCodes", serialize_with = "expose_vec")]
+    #[cfg_attr(feature = "openapi", schema(value_type = Vec<String>))]
     pub recovery_codes: Vec<SecretString>,
 }
 
 /// `POST /auth/2fa/disable`.
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct TwoFactorDisableRequest {
     /// Current session token.
     #[serde(rename = "sessionToken", serialize_with = "expose")]
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = Password))]
     pub session_token: SecretString,
     /// The user.
     #[serde(flatten)]
     pub user: UserRef,
     /// Current password.
     #[serde(serialize_with = "expose")]
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = Password))]
     pub password: SecretString,
 }
 endpoint!(TwoFactorDisableRequest => SuccessResponse, routes::TWO_FACTOR_DISABLE);
 
 /// `POST /auth/2fa/verify-2fa`: temp token + TOTP code → session.
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct TwoFactorVerifyRequest {
     /// The temp token `login` returned.
     #[serde(rename = "tempToken", serialize_with = "expose")]
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = Password))]
     pub temp_token: SecretString,
     /// The user.
     #[serde(flatten)]
     pub user: UserRef,
     /// Six-digit authenticator code.
     #[serde(rename = "totpCode", serialize_with = "expose")]
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = Password))]
     pub totp_code: SecretString,
 }
 endpoint!(TwoFactorVerifyRequest => TokenResponse, routes::TWO_FACTOR_VERIFY);
 
 /// `POST /auth/2fa/backup/email`: email a 6-digit backup code.
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct TwoFactorBackupEmailRequest {
     /// The temp token `login` returned.
     #[serde(rename = "tempToken", serialize_with = "expose")]
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = Password))]
     pub temp_token: SecretString,
     /// The user.
     #[serde(flatten)]
@@ -399,48 +456,57 @@ endpoint!(TwoFactorBackupEmailRequest => MessageResponse, routes::TWO_FACTOR_BAC
 /// The document lists no `tempToken` for this route; the code alone, bound to
 /// the user, is the credential.
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct TwoFactorVerifyEmailOtpRequest {
     /// The user.
     #[serde(flatten)]
     pub user: UserRef,
     /// Six-digit code from the email.
     #[serde(rename = "emailOTP", serialize_with = "expose")]
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = Password))]
     pub email_otp: SecretString,
 }
 endpoint!(TwoFactorVerifyEmailOtpRequest => TokenResponse, routes::TWO_FACTOR_VERIFY_EMAIL_OTP);
 
 /// `POST /auth/2fa/recovery-codes`: regenerate recovery codes.
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct TwoFactorRecoveryCodesRequest {
     /// Current session token.
     #[serde(rename = "sessionToken", serialize_with = "expose")]
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = Password))]
     pub session_token: SecretString,
     /// The user.
     #[serde(flatten)]
     pub user: UserRef,
     /// Current password.
     #[serde(serialize_with = "expose")]
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = Password))]
     pub password: SecretString,
 }
 endpoint!(TwoFactorRecoveryCodesRequest => RecoveryCodesResponse, routes::TWO_FACTOR_RECOVERY_CODES);
 
 /// `POST /auth/2fa/verify-recovery`: recovery code → session.
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct TwoFactorVerifyRecoveryRequest {
     /// The user.
     #[serde(flatten)]
     pub user: UserRef,
     /// One of the recovery codes.
     #[serde(rename = "recoveryCode", serialize_with = "expose")]
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = Password))]
     pub recovery_code: SecretString,
 }
 endpoint!(TwoFactorVerifyRecoveryRequest => RecoveryTokenResponse, routes::TWO_FACTOR_VERIFY_RECOVERY);
 
 /// `{"token": "…", "remainingCodes": 9}`.
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct RecoveryTokenResponse {
     /// Session token.
     #[serde(serialize_with = "expose")]
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = Password))]
     pub token: SecretString,
     /// Recovery codes left.
     #[serde(rename = "remainingCodes")]
@@ -461,6 +527,7 @@ json_response!(
 
 /// AuthFlow's error body: `{"message": "…"}` (some errors are plain text).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ErrorBody {
     /// Human-readable message.
     pub message: String,
