@@ -29,6 +29,7 @@ static IDEMPOTENT_CREATE: Route = Route {
     method: Method::Post,
     path: "/test/idempotent-create",
     params: Params::JsonBody,
+    fields: &[],
     credential: Credential::None,
     secret_fields: &[],
     mutates: true,

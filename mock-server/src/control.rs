@@ -247,7 +247,8 @@ pub(crate) async fn advance_clock(
     State(state): State<AppState>,
     body: axum::body::Bytes,
 ) -> Response {
-    let Ok(Advance { seconds }) = serde_json::from_slice::<Advance>(&body) else {
+    let Some(Ok(Advance { seconds })) = json_object(&body).map(serde_json::from_value::<Advance>)
+    else {
         return ApiError::bad_request("Body must be {\"seconds\": N}").into_response();
     };
     if !seconds.is_finite() || !(0.0..=1.0e9).contains(&seconds) {
@@ -256,6 +257,15 @@ pub(crate) async fn advance_clock(
     state.clock().advance(Duration::from_secs_f64(seconds));
     Json(json!({ "now": state.clock().now_rfc3339(), "now_unix": state.clock().now_secs() }))
         .into_response()
+}
+
+/// The body as a JSON object, or `None` (arrays would otherwise fill a struct
+/// positionally).
+fn json_object(body: &[u8]) -> Option<Value> {
+    match serde_json::from_slice::<Value>(body) {
+        Ok(v @ Value::Object(_)) => Some(v),
+        _ => None,
+    }
 }
 
 pub(crate) async fn reset(State(state): State<AppState>) -> Response {
@@ -268,7 +278,7 @@ pub(crate) async fn requests(State(state): State<AppState>) -> Response {
 }
 
 pub(crate) async fn set_fault(State(state): State<AppState>, body: axum::body::Bytes) -> Response {
-    let Ok(fault) = serde_json::from_slice::<Fault>(&body) else {
+    let Some(Ok(fault)) = json_object(&body).map(serde_json::from_value::<Fault>) else {
         return ApiError::bad_request(
             "Body must be {\"route\", \"status\"?, \"times\"?, \"latency_ms\"?}",
         )

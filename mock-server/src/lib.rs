@@ -336,7 +336,9 @@ async fn jwks(
     axum::Json(state.key().jwks())
 }
 
-async fn openapi_json(axum::extract::State(state): axum::extract::State<AppState>) -> axum::Json<serde_json::Value> {
+async fn openapi_json(
+    axum::extract::State(state): axum::extract::State<AppState>,
+) -> axum::Json<serde_json::Value> {
     axum::Json(openapi::document(&state.public_url()))
 }
 

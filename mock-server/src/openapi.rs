@@ -47,35 +47,141 @@ pub fn document(server_url: &str) -> Value {
     let message = add::<MessageResponse>(&mut s);
     let codes = add::<RecoveryCodesResponse>(&mut s);
     let docs = vec![
-        Doc { route: &routes::FOOBAR, request: add::<FooBarRequest>(&mut s), success: Success::Json(token.clone()), errors: &[400, 401] },
-        Doc { route: &routes::SIGN_UP, request: add::<SignUpRequest>(&mut s), success: Success::Json(token.clone()), errors: &[400, 401, 409] },
-        Doc { route: &routes::LOGIN, request: add::<LoginRequest>(&mut s), success: Success::Json(add::<LoginResponse>(&mut s)), errors: &[400, 401, 404, 429] },
-        Doc { route: &routes::VALIDATE, request: add::<ValidateRequest>(&mut s), success: Success::Empty, errors: &[400, 401] },
-        Doc { route: &routes::ME, request: add::<MeRequest>(&mut s), success: Success::Json(add::<Profile>(&mut s)), errors: &[400, 401] },
-        Doc { route: &routes::LOGOUT, request: add::<LogoutRequest>(&mut s), success: Success::Json(success.clone()), errors: &[400, 401] },
-        Doc { route: &routes::DELETE_USER, request: add::<DeleteUserRequest>(&mut s), success: Success::Json(message.clone()), errors: &[400, 401, 403, 404] },
-        Doc { route: &routes::FORGOT_PASSWORD, request: add::<ForgotPasswordRequest>(&mut s), success: Success::Json(message.clone()), errors: &[400, 401] },
-        Doc { route: &routes::RESET_PASSWORD, request: add::<ResetPasswordRequest>(&mut s), success: Success::Json(success.clone()), errors: &[400, 401] },
-        Doc { route: &routes::CHANGE_PASSWORD, request: add::<ChangePasswordRequest>(&mut s), success: Success::Empty, errors: &[400, 401] },
-        Doc { route: &routes::VERIFY_EMAIL, request: add::<VerifyEmailRequest>(&mut s), success: Success::Html, errors: &[400, 401] },
-        Doc { route: &routes::RESEND_VERIFY_EMAIL, request: add::<ResendVerifyEmailRequest>(&mut s), success: Success::Json(add::<StatusMessageResponse>(&mut s)), errors: &[400, 401, 404] },
-        Doc { route: &routes::TWO_FACTOR_ENABLE, request: add::<TwoFactorEnableRequest>(&mut s), success: Success::Json(add::<TwoFactorEnableResponse>(&mut s)), errors: &[400, 401, 403, 409] },
-        Doc { route: &routes::TWO_FACTOR_VERIFY_SETUP, request: add::<TwoFactorVerifySetupRequest>(&mut s), success: Success::Json(codes.clone()), errors: &[400, 401, 403] },
-        Doc { route: &routes::TWO_FACTOR_DISABLE, request: add::<TwoFactorDisableRequest>(&mut s), success: Success::Json(success.clone()), errors: &[400, 401, 403] },
-        Doc { route: &routes::TWO_FACTOR_VERIFY, request: add::<TwoFactorVerifyRequest>(&mut s), success: Success::Json(token.clone()), errors: &[400, 401] },
-        Doc { route: &routes::TWO_FACTOR_BACKUP_EMAIL, request: add::<TwoFactorBackupEmailRequest>(&mut s), success: Success::Json(message.clone()), errors: &[400, 401] },
-        Doc { route: &routes::TWO_FACTOR_VERIFY_EMAIL_OTP, request: add::<TwoFactorVerifyEmailOtpRequest>(&mut s), success: Success::Json(token.clone()), errors: &[400, 401] },
-        Doc { route: &routes::TWO_FACTOR_RECOVERY_CODES, request: add::<TwoFactorRecoveryCodesRequest>(&mut s), success: Success::Json(codes.clone()), errors: &[400, 401, 403] },
-        Doc { route: &routes::TWO_FACTOR_VERIFY_RECOVERY, request: add::<TwoFactorVerifyRecoveryRequest>(&mut s), success: Success::Json(add::<RecoveryTokenResponse>(&mut s)), errors: &[400, 401] },
+        Doc {
+            route: &routes::FOOBAR,
+            request: add::<FooBarRequest>(&mut s),
+            success: Success::Json(token.clone()),
+            errors: &[400, 401],
+        },
+        Doc {
+            route: &routes::SIGN_UP,
+            request: add::<SignUpRequest>(&mut s),
+            success: Success::Json(token.clone()),
+            errors: &[400, 401, 409],
+        },
+        Doc {
+            route: &routes::LOGIN,
+            request: add::<LoginRequest>(&mut s),
+            success: Success::Json(add::<LoginResponse>(&mut s)),
+            errors: &[400, 401, 404, 429],
+        },
+        Doc {
+            route: &routes::VALIDATE,
+            request: add::<ValidateRequest>(&mut s),
+            success: Success::Empty,
+            errors: &[400, 401],
+        },
+        Doc {
+            route: &routes::ME,
+            request: add::<MeRequest>(&mut s),
+            success: Success::Json(add::<Profile>(&mut s)),
+            errors: &[400, 401],
+        },
+        Doc {
+            route: &routes::LOGOUT,
+            request: add::<LogoutRequest>(&mut s),
+            success: Success::Json(success.clone()),
+            errors: &[400, 401],
+        },
+        Doc {
+            route: &routes::DELETE_USER,
+            request: add::<DeleteUserRequest>(&mut s),
+            success: Success::Json(message.clone()),
+            errors: &[400, 401, 403, 404],
+        },
+        Doc {
+            route: &routes::FORGOT_PASSWORD,
+            request: add::<ForgotPasswordRequest>(&mut s),
+            success: Success::Json(message.clone()),
+            errors: &[400, 401],
+        },
+        Doc {
+            route: &routes::RESET_PASSWORD,
+            request: add::<ResetPasswordRequest>(&mut s),
+            success: Success::Json(success.clone()),
+            errors: &[400, 401],
+        },
+        Doc {
+            route: &routes::CHANGE_PASSWORD,
+            request: add::<ChangePasswordRequest>(&mut s),
+            success: Success::Empty,
+            errors: &[400, 401],
+        },
+        Doc {
+            route: &routes::VERIFY_EMAIL,
+            request: add::<VerifyEmailRequest>(&mut s),
+            success: Success::Html,
+            errors: &[400, 401],
+        },
+        Doc {
+            route: &routes::RESEND_VERIFY_EMAIL,
+            request: add::<ResendVerifyEmailRequest>(&mut s),
+            success: Success::Json(add::<StatusMessageResponse>(&mut s)),
+            errors: &[400, 401, 404],
+        },
+        Doc {
+            route: &routes::TWO_FACTOR_ENABLE,
+            request: add::<TwoFactorEnableRequest>(&mut s),
+            success: Success::Json(add::<TwoFactorEnableResponse>(&mut s)),
+            errors: &[400, 401, 403, 409],
+        },
+        Doc {
+            route: &routes::TWO_FACTOR_VERIFY_SETUP,
+            request: add::<TwoFactorVerifySetupRequest>(&mut s),
+            success: Success::Json(codes.clone()),
+            errors: &[400, 401, 403],
+        },
+        Doc {
+            route: &routes::TWO_FACTOR_DISABLE,
+            request: add::<TwoFactorDisableRequest>(&mut s),
+            success: Success::Json(success.clone()),
+            errors: &[400, 401, 403],
+        },
+        Doc {
+            route: &routes::TWO_FACTOR_VERIFY,
+            request: add::<TwoFactorVerifyRequest>(&mut s),
+            success: Success::Json(token.clone()),
+            errors: &[400, 401],
+        },
+        Doc {
+            route: &routes::TWO_FACTOR_BACKUP_EMAIL,
+            request: add::<TwoFactorBackupEmailRequest>(&mut s),
+            success: Success::Json(message.clone()),
+            errors: &[400, 401],
+        },
+        Doc {
+            route: &routes::TWO_FACTOR_VERIFY_EMAIL_OTP,
+            request: add::<TwoFactorVerifyEmailOtpRequest>(&mut s),
+            success: Success::Json(token.clone()),
+            errors: &[400, 401],
+        },
+        Doc {
+            route: &routes::TWO_FACTOR_RECOVERY_CODES,
+            request: add::<TwoFactorRecoveryCodesRequest>(&mut s),
+            success: Success::Json(codes.clone()),
+            errors: &[400, 401, 403],
+        },
+        Doc {
+            route: &routes::TWO_FACTOR_VERIFY_RECOVERY,
+            request: add::<TwoFactorVerifyRecoveryRequest>(&mut s),
+            success: Success::Json(add::<RecoveryTokenResponse>(&mut s)),
+            errors: &[400, 401],
+        },
     ];
     let error = add::<ErrorBody>(&mut s);
 
     let mut paths = Map::new();
     for d in &docs {
-        paths.insert(d.route.path.to_owned(), json!({ method_key(d.route.method): operation(d, &s, &error) }));
+        paths.insert(
+            d.route.path.to_owned(),
+            json!({ method_key(d.route.method): operation(d, &s, &error) }),
+        );
     }
     paths.insert("/.well-known/jwks.json".into(), json!({"get": simple("jwks", "The RS512 public keys that verify session tokens", "object")}));
-    paths.insert("/openapi.json".into(), json!({"get": simple("openapi", "This document", "object")}));
+    paths.insert(
+        "/openapi.json".into(),
+        json!({"get": simple("openapi", "This document", "object")}),
+    );
     control_paths(&mut paths);
 
     json!({
@@ -118,7 +224,10 @@ fn operation(d: &Doc, schemas: &BTreeMap<String, Value>, error: &str) -> Value {
     let request = schemas.get(&d.request).cloned().unwrap_or(Value::Null);
     match r.params {
         Params::Query => {
-            let required: Vec<&str> = request["required"].as_array().map(|a| a.iter().filter_map(Value::as_str).collect()).unwrap_or_default();
+            let required: Vec<&str> = request["required"]
+                .as_array()
+                .map(|a| a.iter().filter_map(Value::as_str).collect())
+                .unwrap_or_default();
             let mut params: Vec<Value> = request["properties"]
                 .as_object()
                 .map(|props| {
@@ -171,7 +280,10 @@ fn operation(d: &Doc, schemas: &BTreeMap<String, Value>, error: &str) -> Value {
         } else {
             json!({ "application/json": { "schema": { "$ref": format!("#/components/schemas/{error}") } } })
         };
-        responses.insert(status.to_string(), json!({ "description": description, "content": content }));
+        responses.insert(
+            status.to_string(),
+            json!({ "description": description, "content": content }),
+        );
     }
     op["responses"] = Value::Object(responses);
     op
@@ -186,18 +298,34 @@ fn simple(id: &str, summary: &str, ty: &str) -> Value {
 }
 
 fn control_paths(paths: &mut Map<String, Value>) {
-    let mut emails = simple("mock_emails", "Captured emails (all, or to one address), newest last", "array");
+    let mut emails = simple(
+        "mock_emails",
+        "Captured emails (all, or to one address), newest last",
+        "array",
+    );
     emails["tags"] = json!(["test-control"]);
-    emails["parameters"] = json!([{ "name": "to", "in": "query", "required": false, "schema": { "type": "string" } }]);
+    emails["parameters"] =
+        json!([{ "name": "to", "in": "query", "required": false, "schema": { "type": "string" } }]);
     paths.insert("/__mock/emails".into(), json!({ "get": emails }));
-    let mut advance = simple("mock_clock_advance", "Move the mock clock forward", "object");
+    let mut advance = simple(
+        "mock_clock_advance",
+        "Move the mock clock forward",
+        "object",
+    );
     advance["requestBody"] = json!({ "required": true, "content": { "application/json": { "schema": {
         "type": "object", "required": ["seconds"], "additionalProperties": false,
         "properties": { "seconds": { "type": "number", "minimum": 0 } } } } } });
     paths.insert("/__mock/clock/advance".into(), json!({ "post": advance }));
     paths.insert("/__mock/reset".into(), json!({ "post": simple("mock_reset", "Forget all state; re-seed organizations", "object") }));
-    paths.insert("/__mock/requests".into(), json!({ "get": simple("mock_requests", "The request journal, secrets redacted", "array") }));
-    let mut fault = simple("mock_faults_set", "Inject latency or a forced status on a route", "object");
+    paths.insert(
+        "/__mock/requests".into(),
+        json!({ "get": simple("mock_requests", "The request journal, secrets redacted", "array") }),
+    );
+    let mut fault = simple(
+        "mock_faults_set",
+        "Inject latency or a forced status on a route",
+        "object",
+    );
     fault["requestBody"] = json!({ "required": true, "content": { "application/json": { "schema": {
         "type": "object", "required": ["route"],
         "properties": { "route": { "type": "string" }, "status": { "type": "integer" }, "times": { "type": "integer" }, "latency_ms": { "type": "integer" } } } } } });
@@ -222,7 +350,12 @@ mod tests {
         }
         // Query parameters come from the wire types, api_key from the table.
         let login = &doc["paths"]["/auth/login"]["get"]["parameters"];
-        let names: Vec<&str> = login.as_array().unwrap().iter().map(|p| p["name"].as_str().unwrap()).collect();
+        let names: Vec<&str> = login
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|p| p["name"].as_str().unwrap())
+            .collect();
         for n in ["foobar", "email", "password", "role", "api_key"] {
             assert!(names.contains(&n), "{n} in {names:?}");
         }
@@ -230,7 +363,10 @@ mod tests {
         let text = doc.to_string();
         for part in text.split("\"#/components/schemas/").skip(1) {
             let name = &part[..part.find('"').unwrap()];
-            assert!(doc["components"]["schemas"][name].is_object(), "dangling $ref {name}");
+            assert!(
+                doc["components"]["schemas"][name].is_object(),
+                "dangling $ref {name}"
+            );
         }
     }
 }

@@ -114,7 +114,9 @@ pub(crate) async fn login(
     check_foobar(&state, &req.foobar, &org, &req.email)?;
     let key = UserKey::new(&org.id, &req.email, &req.role);
     let now = state.now();
-    let since = now - LOGIN_WINDOW;
+    // Failures strictly younger than the window count, so a client that waits
+    // exactly Retry-After seconds gets through.
+    let since = now - LOGIN_WINDOW + 1;
     let (failures, oldest) = state.store().login_failures(&key, since);
     if failures >= MAX_LOGIN_FAILURES {
         let retry = oldest

@@ -36,11 +36,21 @@ pub fn codes(text: &str) -> Vec<String> {
         };
         let prev_decimal =
             start >= 2 && bytes[start - 1] == b'.' && bytes[start - 2].is_ascii_digit();
+        // 1900–2099 standing alone is a year far more often than a code.
+        let year = len == 4 && matches!(&bytes[start..start + 2], b"19" | b"20");
+        // A group of a space-separated number (phone numbers: "+44 20 7946 0958").
+        let prev_group = before == Some(b' ')
+            && start >= 2
+            && (bytes[start - 2].is_ascii_digit() || bytes[start - 2] == b')');
+        let next_group = after == Some(b' ') && after2.is_some_and(|b| b.is_ascii_digit());
         if (4..=8).contains(&len)
             && !glued(before)
             && !glued(after)
             && !decimal(after, after2)
             && !prev_decimal
+            && !year
+            && !prev_group
+            && !next_group
         {
             let code = &text[start..i];
             if !out.iter().any(|c| c == code) {
@@ -77,6 +87,30 @@ pub fn links(text: &str) -> Vec<String> {
     out
 }
 
+/// The visible text of an HTML fragment: tags dropped (a space in their
+/// place), the common entities decoded.
+pub fn html_to_text(html: &str) -> String {
+    let mut out = String::with_capacity(html.len());
+    let mut in_tag = false;
+    for c in html.chars() {
+        match c {
+            '<' => in_tag = true,
+            '>' if in_tag => {
+                in_tag = false;
+                out.push(' ');
+            }
+            _ if !in_tag => out.push(c),
+            _ => {}
+        }
+    }
+    out.replace("&nbsp;", " ")
+        .replace("&lt;", "<")
+        .replace("&gt;", ">")
+        .replace("&quot;", "\"")
+        .replace("&#39;", "'")
+        .replace("&amp;", "&")
+}
+
 fn find_scheme(s: &str) -> Option<usize> {
     match (s.find("http://"), s.find("https://")) {
         (Some(a), Some(b)) => Some(a.min(b)),
@@ -99,11 +133,28 @@ mod tests {
             ("version 1.2345 and 12345.6", &[]),
             ("token=abc123456def", &[]),
             ("at 12:3456", &[]),
+            ("© 2026 AuthFlow, April 6, 1999", &[]),
+            ("call +44 20 7946 0958 or (555) 123 4567", &[]),
+            ("your code 2026 is not a code but 482913 is", &["482913"]),
             ("", &[]),
         ];
         for (text, want) in cases {
             assert_eq!(codes(text), want.to_vec(), "{text:?}");
         }
+    }
+
+    #[test]
+    fn html_text() {
+        assert_eq!(
+            codes(&html_to_text("<p>Your code is <b>482913</b></p>")),
+            vec!["482913"]
+        );
+        assert_eq!(
+            html_to_text("a&amp;b<br/>c")
+                .split_whitespace()
+                .collect::<Vec<_>>(),
+            vec!["a&b", "c"]
+        );
     }
 
     #[test]

@@ -74,7 +74,12 @@ impl Outbox {
     /// Capture an outgoing message (codes and links extracted) and return it.
     pub fn send(&self, clock: &Clock, msg: Outgoing) -> Email {
         let mut codes = extract::codes(&msg.subject);
-        for c in extract::codes(&msg.text) {
+        let body_text = if msg.text.trim().is_empty() {
+            extract::html_to_text(&msg.html)
+        } else {
+            msg.text.clone()
+        };
+        for c in extract::codes(&body_text) {
             if !codes.contains(&c) {
                 codes.push(c);
             }
