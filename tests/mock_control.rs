@@ -1223,3 +1223,52 @@ fn codes_ignore_years_and_phone_numbers() {
         .collect();
     assert!(wrong.is_empty(), "{}", wrong.join("\n"));
 }
+
+// ------------------------------------------------------------------ OpenAPI
+
+#[tokio::test]
+async fn openapi_document_covers_every_served_route() {
+    let server = start().await;
+    let (status, doc) = get(&server, "/openapi.json", &[]).await;
+    assert_eq!(status, 200);
+    assert_eq!(doc["openapi"], "3.1.0");
+    assert_eq!(doc["servers"][0]["url"], server.base_url());
+    for r in authflow::api::routes::ROUTES {
+        let method = r.method.as_str().to_ascii_lowercase();
+        let op = &doc["paths"][r.path][&method];
+        assert!(op.is_object(), "{} {} not documented", r.method, r.path);
+        // Every documented parameter of the route appears, as a query
+        // parameter (GET) or in the request schema (POST).
+        let text = op.to_string();
+        for f in r.fields {
+            if r.method == authflow::api::Method::Get {
+                assert!(
+                    text.contains(&format!("\"name\":\"{}\"", f.name)),
+                    "{} lacks {}",
+                    r.path,
+                    f.name
+                );
+            }
+        }
+    }
+    for extra in [
+        "/.well-known/jwks.json",
+        "/openapi.json",
+        "/__mock/emails",
+        "/__mock/clock/advance",
+        "/__mock/reset",
+        "/__mock/requests",
+        "/__mock/faults",
+    ] {
+        assert!(doc["paths"][extra].is_object(), "{extra} not documented");
+    }
+    // POST schemas carry the documented body fields.
+    let schemas = &doc["components"]["schemas"];
+    let verify = schemas["TwoFactorVerifyRequest"].to_string();
+    for f in ["tempToken", "email", "org_id", "role", "totpCode"] {
+        assert!(
+            verify.contains(f) || schemas["UserRef"].to_string().contains(f),
+            "{f}"
+        );
+    }
+}

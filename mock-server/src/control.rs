@@ -172,15 +172,15 @@ pub(crate) async fn journal_and_faults(
         .contains_key(axum::http::header::AUTHORIZATION);
     let (parts, body) = req.into_parts();
     // Buffer the body (bounded) to journal it; the handler still sees it whole.
-    let (bytes, too_big) = match axum::body::to_bytes(body, MAX_BODY).await {
-        Ok(b) => (b, false),
-        Err(_) => (Default::default(), true),
+    let (bytes, body_failure) = match axum::body::to_bytes(body, MAX_BODY).await {
+        Ok(b) => (b, None),
+        Err(e) => (Default::default(), Some(crate::params::body_error(e))),
     };
     let body_json = serde_json::from_slice::<Value>(&bytes)
         .map(sanitize_for_logs)
         .unwrap_or(Value::Null);
-    let response = if too_big {
-        ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, "Request body too large").into_response()
+    let response = if let Some(err) = body_failure {
+        err.into_response()
     } else {
         let (latency, forced) = route
             .map(|r| state.inner.faults.take(r.name))

@@ -19,6 +19,7 @@ use sha2::{Digest, Sha256};
 
 /// The key that signs every token a server issues.
 pub struct SigningKey {
+    pkcs1_der: Vec<u8>,
     kid: String,
     encoding: EncodingKey,
     decoding: DecodingKey,
@@ -43,15 +44,23 @@ impl SigningKey {
     /// The process-wide generated key (made on first use).
     pub fn process_default() -> Result<Arc<SigningKey>, KeyError> {
         static KEY: OnceLock<Result<Arc<SigningKey>, String>> = OnceLock::new();
-        KEY.get_or_init(|| {
-            let mut rng = rsa::rand_core::OsRng;
-            RsaPrivateKey::new(&mut rng, 2048)
-                .map_err(|e| e.to_string())
-                .and_then(|k| SigningKey::from_rsa(&k).map_err(|e| e.0))
-                .map(Arc::new)
-        })
-        .clone()
-        .map_err(KeyError)
+        KEY.get_or_init(|| SigningKey::generate().map(Arc::new).map_err(|e| e.0))
+            .clone()
+            .map_err(KeyError)
+    }
+
+    /// A freshly generated 2048-bit key (takes a moment: prefer
+    /// [`SigningKey::process_default`] unless a distinct key is the point).
+    pub fn generate() -> Result<SigningKey, KeyError> {
+        let mut rng = rsa::rand_core::OsRng;
+        let key = RsaPrivateKey::new(&mut rng, 2048).map_err(|e| KeyError(e.to_string()))?;
+        SigningKey::from_rsa(&key)
+    }
+
+    /// The private key as PKCS#1 DER: for tests that forge tokens with a key
+    /// of their own. (This is a mock's throwaway key.)
+    pub fn pkcs1_der(&self) -> &[u8] {
+        &self.pkcs1_der
     }
 
     /// Load a PEM private key (PKCS#1 `RSA PRIVATE KEY` or PKCS#8 `PRIVATE KEY`).
@@ -73,6 +82,7 @@ impl SigningKey {
         let thumb = Sha256::digest(format!(r#"{{"e":"{e}","kty":"RSA","n":"{n}"}}"#));
         let kid = URL_SAFE_NO_PAD.encode(&thumb[..16]);
         Ok(SigningKey {
+            pkcs1_der: der.as_bytes().to_vec(),
             kid,
             encoding,
             decoding,

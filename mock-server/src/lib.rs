@@ -207,10 +207,6 @@ impl MockServerBuilder {
             Some(k) => k,
             None => SigningKey::process_default()?,
         };
-        let dummy_hash = self
-            .hashing
-            .hash("dummy password for timing")
-            .unwrap_or_default();
         let state = AppState {
             inner: Arc::new(Inner {
                 store: self.store.unwrap_or_else(|| Arc::new(MemoryStore::new())),
@@ -223,7 +219,7 @@ impl MockServerBuilder {
                 journal: Default::default(),
                 faults: Default::default(),
                 seed: orgs,
-                dummy_hash,
+                dummy_hash: std::sync::OnceLock::new(),
             }),
         };
         state.seed_orgs();
@@ -322,6 +318,7 @@ pub fn app(state: AppState) -> Router {
             "/__mock/faults",
             post(control::set_fault).delete(control::clear_faults),
         )
+        .method_not_allowed_fallback(method_not_allowed)
         .fallback(not_found)
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
@@ -340,6 +337,13 @@ async fn openapi_json(
     axum::extract::State(state): axum::extract::State<AppState>,
 ) -> axum::Json<serde_json::Value> {
     axum::Json(openapi::document(&state.public_url()))
+}
+
+async fn method_not_allowed() -> error::ApiError {
+    error::ApiError::new(
+        axum::http::StatusCode::METHOD_NOT_ALLOWED,
+        "Method not allowed",
+    )
 }
 
 async fn not_found() -> error::ApiError {

@@ -53,18 +53,17 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for Params<T> {
             .get(axum::http::header::AUTHORIZATION)
             .and_then(|v| v.to_str().ok())
             .and_then(|v| {
-                v.strip_prefix("Bearer ")
-                    .or_else(|| v.strip_prefix("bearer "))
+                // The scheme name is case-insensitive (RFC 9110 §11.1).
+                let (scheme, token) = v.split_once(' ')?;
+                scheme.eq_ignore_ascii_case("bearer").then_some(token)
             })
             .map(|t| t.trim().to_owned());
         let mut map = match route.params {
-            Encoding::Query => parse_query(req.uri().query().unwrap_or(""))?,
+            Encoding::Query => parse_query(route, req.uri().query().unwrap_or(""))?,
             Encoding::JsonBody => {
                 let bytes = axum::body::to_bytes(req.into_body(), MAX_BODY)
                     .await
-                    .map_err(|_| {
-                        ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, "Request body too large")
-                    })?;
+                    .map_err(body_error)?;
                 parse_body(&bytes)?
             }
         };
@@ -80,9 +79,10 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for Params<T> {
         };
         for key in map.keys() {
             if !route.fields.iter().any(|f| f.name == key) {
-                return Err(ApiError::bad_request(format!(
-                    "Unknown parameter: {}",
-                    printable(key)
+                return Err(ApiError::bad_request(named(
+                    "Unknown parameter",
+                    route,
+                    key,
                 )));
             }
         }
@@ -117,16 +117,17 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for Params<T> {
     }
 }
 
-fn parse_query(query: &str) -> Result<Map<String, Value>, ApiError> {
+fn parse_query(route: &Route, query: &str) -> Result<Map<String, Value>, ApiError> {
     let mut map = Map::new();
     for (k, v) in url::form_urlencoded::parse(query.as_bytes()) {
         if map
             .insert(k.clone().into_owned(), Value::String(v.into_owned()))
             .is_some()
         {
-            return Err(ApiError::bad_request(format!(
-                "Duplicate parameter: {}",
-                printable(&k)
+            return Err(ApiError::bad_request(named(
+                "Duplicate parameter",
+                route,
+                &k,
             )));
         }
     }
@@ -144,10 +145,32 @@ fn parse_body(bytes: &[u8]) -> Result<Map<String, Value>, ApiError> {
     }
 }
 
-/// A parameter name made safe to echo: printable ASCII, at most 40 chars.
-fn printable(name: &str) -> String {
-    name.chars()
-        .filter(|c| c.is_ascii_graphic())
-        .take(40)
-        .collect()
+/// `what: NAME` when `name` is `api_key` or a documented field of the route
+/// (ignoring case), else just `what`: an arbitrary name may be a secret sent
+/// without its `name=` (`?af_…`), and must not be echoed.
+fn named(what: &str, route: &Route, name: &str) -> String {
+    let known = name.eq_ignore_ascii_case("api_key")
+        || route
+            .fields
+            .iter()
+            .any(|f| f.name.eq_ignore_ascii_case(name));
+    if known {
+        format!("{what}: {name}")
+    } else {
+        what.to_owned()
+    }
+}
+
+/// Map a body-read failure: 413 only when the size limit was hit, 400 for
+/// anything else (a malformed chunked body, a reset connection).
+pub(crate) fn body_error(e: axum::Error) -> ApiError {
+    let inner = e.into_inner();
+    let mut source: Option<&(dyn std::error::Error + 'static)> = Some(inner.as_ref());
+    while let Some(err) = source {
+        if err.is::<http_body_util::LengthLimitError>() {
+            return ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, "Request body too large");
+        }
+        source = err.source();
+    }
+    ApiError::bad_request("Malformed request body")
 }

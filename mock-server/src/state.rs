@@ -96,9 +96,9 @@ pub(crate) struct Inner {
     pub journal: Journal,
     pub faults: Faults,
     pub seed: Vec<crate::OrgSeed>,
-    /// A precomputed hash verified against when a user does not exist, so
-    /// known and unknown emails take the same time.
-    pub dummy_hash: String,
+    /// A hash verified against when a user does not exist, so known and
+    /// unknown emails take the same time (made on first need: start-up stays cheap).
+    pub dummy_hash: std::sync::OnceLock<String>,
 }
 
 impl AppState {
@@ -119,6 +119,15 @@ impl AppState {
     }
     pub(crate) fn hashing(&self) -> PasswordHashing {
         self.inner.hashing
+    }
+    /// The dummy hash unknown-user logins verify against.
+    pub(crate) fn dummy_hash(&self) -> &str {
+        self.inner.dummy_hash.get_or_init(|| {
+            self.inner
+                .hashing
+                .hash("dummy password for timing")
+                .unwrap_or_default()
+        })
     }
     /// The server's own base URL, for links in emails.
     pub(crate) fn public_url(&self) -> String {

@@ -25,6 +25,8 @@ pub(crate) async fn forgot_password(
     p: Params<ForgotPasswordRequest>,
 ) -> ApiResult<Json<MessageResponse>> {
     let org = org_for_key(&state, p.api_key.as_deref())?;
+    // A malformed address says nothing about which accounts exist.
+    super::check_email(&p.value.email)?;
     let role = p.value.role.unwrap_or_else(|| DEFAULT_ROLE.to_owned());
     let key = UserKey::new(&org.id, &p.value.email, &role);
     // Do the same work whether or not the account exists (token, hash,

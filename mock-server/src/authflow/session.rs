@@ -131,7 +131,7 @@ pub(crate) async fn login(
         // Same work as a wrong password, then the documented 404.
         let _ = state
             .hashing()
-            .verify(req.password.expose_secret(), &state.inner.dummy_hash);
+            .verify(req.password.expose_secret(), state.dummy_hash());
         return Err(ApiError::not_found("User not found"));
     };
     if !state
