@@ -120,6 +120,13 @@ impl AppState {
     pub(crate) fn hashing(&self) -> PasswordHashing {
         self.inner.hashing
     }
+    /// Hash a password with the server's profile (500 only if argon2 itself fails).
+    pub(crate) fn hash_password(&self, password: &str) -> crate::error::ApiResult<String> {
+        self.inner
+            .hashing
+            .hash(password)
+            .ok_or_else(|| crate::error::ApiError::internal("Could not hash password"))
+    }
     /// The dummy hash unknown-user logins verify against.
     pub(crate) fn dummy_hash(&self) -> &str {
         self.inner.dummy_hash.get_or_init(|| {

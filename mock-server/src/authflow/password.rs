@@ -76,10 +76,7 @@ pub(crate) async fn reset_password(
         .take_token(TokenKind::PasswordReset, &hash)
         .filter(|r| r.expires_at > state.now())
         .ok_or_else(ApiError::invalid_token)?;
-    let new_hash = state
-        .hashing()
-        .hash(req.new_password.expose_secret())
-        .ok_or_else(|| ApiError::internal("Could not hash password"))?;
+    let new_hash = state.hash_password(req.new_password.expose_secret())?;
     state
         .store()
         .modify_user(&record.user, &mut |u| u.password_hash = new_hash.clone())
@@ -111,10 +108,7 @@ pub(crate) async fn change_password(
         return Err(ApiError::unauthorized("Incorrect password"));
     }
     check_password_rule(req.new_password.expose_secret())?;
-    let new_hash = state
-        .hashing()
-        .hash(req.new_password.expose_secret())
-        .ok_or_else(|| ApiError::internal("Could not hash password"))?;
+    let new_hash = state.hash_password(req.new_password.expose_secret())?;
     state
         .store()
         .modify_user(&user.key, &mut |u| u.password_hash = new_hash.clone());

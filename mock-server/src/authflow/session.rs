@@ -77,10 +77,7 @@ pub(crate) async fn sign_up(
     if state.store().user(&key).is_some() {
         return Err(ApiError::conflict("User already exists"));
     }
-    let hash = state
-        .hashing()
-        .hash(req.password.expose_secret())
-        .ok_or_else(|| ApiError::internal("Could not hash password"))?;
+    let hash = state.hash_password(req.password.expose_secret())?;
     let user = User {
         key: key.clone(),
         fullname: req.fullname.trim().to_owned(),

@@ -66,6 +66,35 @@ fn check_totp(
     Ok(step)
 }
 
+/// The user behind a session token, which must be the given user.
+fn session_user(state: &AppState, token: &SecretString, user: &UserRef) -> ApiResult<User> {
+    let (_, u) = authenticate_as(
+        state,
+        token.expose_secret(),
+        &user.email,
+        &user.org_id,
+        &user.role,
+    )?;
+    Ok(u)
+}
+
+/// [`session_user`], then the user's current password must match.
+fn session_user_with_password(
+    state: &AppState,
+    token: &SecretString,
+    user: &UserRef,
+    password: &SecretString,
+) -> ApiResult<User> {
+    let u = session_user(state, token, user)?;
+    if !state
+        .hashing()
+        .verify(password.expose_secret(), &u.password_hash)
+    {
+        return Err(ApiError::unauthorized("Incorrect password"));
+    }
+    Ok(u)
+}
+
 fn new_recovery_codes() -> (Vec<SecretString>, Vec<[u8; 32]>) {
     (0..RECOVERY_CODE_COUNT)
         .map(|_| {
@@ -87,13 +116,7 @@ pub(crate) async fn enable(
     p: Params<TwoFactorEnableRequest>,
 ) -> ApiResult<Json<TwoFactorEnableResponse>> {
     let r = p.value;
-    let (_, user) = authenticate_as(
-        &state,
-        r.session_token.expose_secret(),
-        &r.user.email,
-        &r.user.org_id,
-        &r.user.role,
-    )?;
+    let user = session_user(&state, &r.session_token, &r.user)?;
     if user.totp_secret.is_some() {
         return Err(ApiError::conflict(
             "Two-factor authentication is already enabled",
@@ -125,13 +148,7 @@ pub(crate) async fn verify_setup(
     p: Params<TwoFactorVerifySetupRequest>,
 ) -> ApiResult<Json<RecoveryCodesResponse>> {
     let r = p.value;
-    let (_, user) = authenticate_as(
-        &state,
-        r.session_token.expose_secret(),
-        &r.user.email,
-        &r.user.org_id,
-        &r.user.role,
-    )?;
+    let user = session_user(&state, &r.session_token, &r.user)?;
     let pending = user
         .totp_pending
         .as_deref()
@@ -168,19 +185,7 @@ pub(crate) async fn disable(
     p: Params<TwoFactorDisableRequest>,
 ) -> ApiResult<Json<SuccessResponse>> {
     let r = p.value;
-    let (_, user) = authenticate_as(
-        &state,
-        r.session_token.expose_secret(),
-        &r.user.email,
-        &r.user.org_id,
-        &r.user.role,
-    )?;
-    if !state
-        .hashing()
-        .verify(r.password.expose_secret(), &user.password_hash)
-    {
-        return Err(ApiError::unauthorized("Incorrect password"));
-    }
+    let user = session_user_with_password(&state, &r.session_token, &r.user, &r.password)?;
     require_2fa(&user)?;
     state.store().modify_user(&user.key, &mut |u| {
         u.totp_secret = None;
@@ -199,19 +204,7 @@ pub(crate) async fn recovery_codes(
     p: Params<TwoFactorRecoveryCodesRequest>,
 ) -> ApiResult<Json<RecoveryCodesResponse>> {
     let r = p.value;
-    let (_, user) = authenticate_as(
-        &state,
-        r.session_token.expose_secret(),
-        &r.user.email,
-        &r.user.org_id,
-        &r.user.role,
-    )?;
-    if !state
-        .hashing()
-        .verify(r.password.expose_secret(), &user.password_hash)
-    {
-        return Err(ApiError::unauthorized("Incorrect password"));
-    }
+    let user = session_user_with_password(&state, &r.session_token, &r.user, &r.password)?;
     require_2fa(&user)?;
     let (codes, hashes) = new_recovery_codes();
     state
