@@ -38,7 +38,7 @@ async fn main() {
 fn report(ours: &[Duration], theirs: &[Duration]) {
     let (o50, o99) = (percentile(ours, 50.0), percentile(ours, 99.0));
     let (w50, w99) = (percentile(theirs, 50.0), percentile(theirs, 99.0));
-    println!("start + first request + stop, {N} runs each, interleaved");
+    println!("start + first request (stop not timed), {N} runs each, interleaved");
     println!("| server | median | p99 |");
     println!("| --- | --- | --- |");
     println!("| authflow_mock::MockServer | {} | {} |", ms(o50), ms(o99));
