@@ -84,17 +84,50 @@ impl fmt::Debug for OrgSeed {
 }
 
 impl OrgSeed {
-    /// A fresh organization with a random key, owner `owner@example.com`
-    /// (role `owner`) and a random password that meets the password rule.
+    /// A fresh organization with a random id and key, owner
+    /// `owner@example.com` (role `owner`) and a random password that meets
+    /// the password rule (generated once per process).
     pub fn generate() -> Self {
         OrgSeed {
             org_id: uuid::Uuid::new_v4().to_string(),
             api_key: SecretString::from(format!("af_{}", random_hex(16))),
             owner_email: "owner@example.com".into(),
-            owner_password: SecretString::from(format!("Own3r-{}", random_hex(6))),
+            owner_password: generated_owner_password(),
             owner_role: "owner".into(),
         }
     }
+}
+
+/// The owner's password hash, memoised per process: seeding (at every start
+/// and every `/__mock/reset`) then costs one argon2id hash per distinct
+/// password and profile, not one per server. Only hashes are kept.
+fn owner_hash(hashing: PasswordHashing, password: &SecretString) -> String {
+    use std::collections::HashMap;
+    use std::sync::Mutex;
+    static MEMO: Mutex<Option<HashMap<(String, [u8; 32]), String>>> = Mutex::new(None);
+    let key = (format!("{hashing:?}"), sha256(password.expose_secret()));
+    if let Ok(guard) = MEMO.lock() {
+        if let Some(h) = guard.as_ref().and_then(|m| m.get(&key)) {
+            return h.clone();
+        }
+    }
+    let hash = hashing.hash(password.expose_secret()).unwrap_or_default();
+    if let Ok(mut guard) = MEMO.lock() {
+        guard
+            .get_or_insert_with(HashMap::new)
+            .insert(key, hash.clone());
+    }
+    hash
+}
+
+/// The owner password of generated organizations: random, made once per
+/// process (each server still has its own organization, key and store).
+fn generated_owner_password() -> SecretString {
+    static PW: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    SecretString::from(
+        PW.get_or_init(|| format!("Own3r-{}", random_hex(6)))
+            .clone(),
+    )
 }
 
 /// Why the server could not start.
@@ -266,10 +299,7 @@ impl AppState {
                 api_key_hash: sha256(o.api_key.expose_secret()),
                 owner_email: owner_email.clone(),
             });
-            let hash = self
-                .hashing()
-                .hash(o.owner_password.expose_secret())
-                .unwrap_or_default();
+            let hash = owner_hash(self.hashing(), &o.owner_password);
             self.store().insert_user(User {
                 key: UserKey::new(&o.org_id, &owner_email, &o.owner_role),
                 fullname: "Organization Owner".into(),
