@@ -104,7 +104,9 @@ impl OrgSeed {
 fn owner_hash(hashing: PasswordHashing, password: &SecretString) -> String {
     use std::collections::HashMap;
     use std::sync::Mutex;
-    static MEMO: Mutex<Option<HashMap<(String, [u8; 32]), String>>> = Mutex::new(None);
+    /// (hashing profile, SHA-256 of the password) → PHC hash.
+    type Memo = HashMap<(String, [u8; 32]), String>;
+    static MEMO: Mutex<Option<Memo>> = Mutex::new(None);
     let key = (format!("{hashing:?}"), sha256(password.expose_secret()));
     if let Ok(guard) = MEMO.lock() {
         if let Some(h) = guard.as_ref().and_then(|m| m.get(&key)) {
