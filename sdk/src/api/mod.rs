@@ -4,6 +4,7 @@
 //! builds without the `client` feature.
 
 pub mod authflow;
+pub mod flows;
 pub mod routes;
 pub mod secret;
 pub mod validation;

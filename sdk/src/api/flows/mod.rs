@@ -1,0 +1,25 @@
+//! The Flow admin API's graph model: nodes, edges, typed node configs, a
+//! builder, validation shared by the client and the mock, and a Mermaid
+//! rendering. No I/O.
+//!
+//! ```
+//! use authflow::api::flows::{FlowGraph, NodeKind};
+//!
+//! let graph = FlowGraph::builder()
+//!     .node("start", NodeKind::Start)
+//!     .node("provider_select", NodeKind::SocialProviderSelect)
+//!     .config("provider_select", serde_json::json!({"providers": ["google", "github"]}))
+//!     .node("success", NodeKind::Success)
+//!     .edge("start", "provider_select")
+//!     .edge("provider_select", "success")
+//!     .build();
+//! assert!(graph.validate().valid);
+//! assert!(graph.to_mermaid().starts_with("flowchart LR"));
+//! ```
+
+mod graph;
+mod mermaid;
+mod validate;
+
+pub use graph::{Edge, EdgeRef, FlowGraph, FlowGraphBuilder, Node, NodeConfig, NodeKind, Position};
+pub use validate::{Issue, IssueCode, ValidationReport};
