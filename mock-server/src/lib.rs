@@ -28,6 +28,8 @@
 //! # Ok(()) }
 //! ```
 
+#![forbid(unsafe_code)]
+
 pub mod authflow;
 pub mod clock;
 pub mod control;

@@ -28,6 +28,8 @@
 //! Without the default `client` feature the crate has no I/O: the wire model,
 //! route table, validation rules, [`totp`] and [`sanitize_for_logs`] only.
 
+#![forbid(unsafe_code)]
+
 pub mod api;
 pub mod error;
 pub mod sanitize;

@@ -1,6 +1,6 @@
 //! The Flow admin API's graph model: nodes, edges, typed node configs, a
 //! builder, validation shared by the client and the mock, and a Mermaid
-//! rendering. No I/O.
+//! rendering, and compilation into an executable plan. No I/O.
 //!
 //! ```
 //! use authflow::api::flows::{FlowGraph, NodeKind};
@@ -17,9 +17,11 @@
 //! assert!(graph.to_mermaid().starts_with("flowchart LR"));
 //! ```
 
+mod compile;
 mod graph;
 mod mermaid;
 mod validate;
 
+pub use compile::{CompiledPlan, Step, Transition};
 pub use graph::{Edge, EdgeRef, FlowGraph, FlowGraphBuilder, Node, NodeConfig, NodeKind, Position};
 pub use validate::{Issue, IssueCode, ValidationReport};

@@ -620,7 +620,13 @@ mod tests {
                 prop_assert_eq!(a.valid, a.errors.is_empty());
                 let json = serde_json::to_string(&a).unwrap();
                 let back: ValidationReport = serde_json::from_str(&json).unwrap();
-                prop_assert_eq!(back, a);
+                prop_assert_eq!(back, a.clone());
+                // Compilation succeeds exactly for valid graphs, deterministically.
+                match (g.compile(), g.compile()) {
+                    (Ok(p), Ok(q)) => { prop_assert!(a.valid); prop_assert_eq!(p, q); }
+                    (Err(r), Err(_)) => { prop_assert!(!a.valid); prop_assert_eq!(r, a); }
+                    _ => prop_assert!(false, "compile is not deterministic"),
+                }
                 let _ = g.to_mermaid();
             }
         }
