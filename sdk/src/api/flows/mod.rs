@@ -21,7 +21,12 @@ mod compile;
 mod graph;
 mod mermaid;
 mod validate;
+mod wire;
 
 pub use compile::{CompiledPlan, Step, Transition};
 pub use graph::{Edge, EdgeRef, FlowGraph, FlowGraphBuilder, Node, NodeConfig, NodeKind, Position};
 pub use validate::{Issue, IssueCode, ValidationReport};
+pub use wire::{
+    CompileResponse, CreateFlowRequest, Flow, FlowList, FlowStatus, FlowSummary, FlowType,
+    StatusChangeResponse, UpdateFlowRequest, flow_id_for, is_valid_flow_name,
+};
