@@ -74,6 +74,13 @@ pub fn rfc3339(unix_ms: i64) -> String {
     )
 }
 
+/// Format Unix milliseconds as RFC 3339 UTC to the second
+/// (`2026-04-06T08:00:00Z`), as the AIdenID documents show timestamps.
+pub fn rfc3339_secs(unix_ms: i64) -> String {
+    let full = rfc3339(unix_ms.div_euclid(1000) * 1000);
+    full.replace(".000Z", "Z")
+}
+
 /// Days since 1970-01-01 to (year, month, day), proleptic Gregorian
 /// (Howard Hinnant's algorithm).
 fn civil_from_days(z: i64) -> (i64, u32, u32) {

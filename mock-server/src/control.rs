@@ -172,15 +172,43 @@ pub(crate) async fn journal_and_faults(
         .contains_key(axum::http::header::AUTHORIZATION);
     let (parts, body) = req.into_parts();
     // Buffer the body (bounded) to journal it; the handler still sees it whole.
-    let (bytes, body_failure) = match axum::body::to_bytes(body, MAX_BODY).await {
-        Ok(b) => (b, None),
-        Err(e) => (Default::default(), Some(crate::params::body_error(e))),
+    let is_flows = route.is_some_and(|r| r.api == routes::Api::Flows);
+    let limit = if is_flows {
+        crate::flows::MAX_BODY
+    } else {
+        MAX_BODY
     };
-    let body_json = serde_json::from_slice::<Value>(&bytes)
-        .map(sanitize_for_logs)
-        .unwrap_or(Value::Null);
-    let response = if let Some(err) = body_failure {
-        err.into_response()
+    let (bytes, body_failure) = match axum::body::to_bytes(body, limit).await {
+        Ok(b) => (b, None),
+        Err(e) => {
+            let err = crate::params::body_error(e);
+            let resp = if is_flows {
+                match err.status {
+                    StatusCode::PAYLOAD_TOO_LARGE => {
+                        crate::envelope::EnvelopeError::payload_too_large(limit).into_response()
+                    }
+                    _ => crate::envelope::EnvelopeError::bad_request(
+                        "invalid_request",
+                        "Malformed request body",
+                    )
+                    .into_response(),
+                }
+            } else {
+                err.into_response()
+            };
+            (Default::default(), Some(resp))
+        }
+    };
+    // Big bodies (flow graphs) are journaled by size only.
+    let body_json = if bytes.len() > MAX_BODY {
+        json!({ "omitted_bytes": bytes.len() })
+    } else {
+        serde_json::from_slice::<Value>(&bytes)
+            .map(sanitize_for_logs)
+            .unwrap_or(Value::Null)
+    };
+    let response = if let Some(resp) = body_failure {
+        resp
     } else {
         let (latency, forced) = route
             .map(|r| state.inner.faults.take(r.name))
@@ -189,6 +217,10 @@ pub(crate) async fn journal_and_faults(
             tokio::time::sleep(d).await;
         }
         match forced.and_then(|s| StatusCode::from_u16(s).ok()) {
+            Some(status) if is_flows => {
+                crate::envelope::EnvelopeError::new(status, "injected_fault", "Injected fault")
+                    .into_response()
+            }
             Some(status) => ApiError::new(status, "Injected fault").into_response(),
             None => {
                 next.run(Request::from_parts(parts, Body::from(bytes)))
@@ -210,7 +242,7 @@ pub(crate) async fn journal_and_faults(
     response
 }
 
-fn to_route_method(m: &axum::http::Method) -> Option<routes::Method> {
+pub(crate) fn to_route_method(m: &axum::http::Method) -> Option<routes::Method> {
     Some(match *m {
         axum::http::Method::GET => routes::Method::Get,
         axum::http::Method::POST => routes::Method::Post,
@@ -307,4 +339,32 @@ pub(crate) async fn set_fault(State(state): State<AppState>, body: axum::body::B
 pub(crate) async fn clear_faults(State(state): State<AppState>) -> Response {
     state.inner.faults.clear();
     Json(json!({ "cleared": true })).into_response()
+}
+
+/// `POST /__mock/inbound[?to=ADDRESS]`: deliver a raw RFC 5322 message (the
+/// body) as if it arrived over SMTP — to `to` if given, else to the
+/// message's `To`/`Cc` addresses. Answers `{"delivered": [message ids]}`.
+pub(crate) async fn inbound(
+    State(state): State<AppState>,
+    Query(q): Query<HashMap<String, String>>,
+    body: axum::body::Bytes,
+) -> Response {
+    let Some(parsed) = crate::mail::mime::parse(&body) else {
+        return ApiError::bad_request("Body is not a parseable RFC 5322 message").into_response();
+    };
+    let to = match q.get("to") {
+        Some(t) => vec![t.clone()],
+        None => parsed.to.clone(),
+    };
+    let delivered = crate::aidenid::inbox::deliver(
+        &state,
+        &crate::aidenid::inbox::Inbound {
+            from: parsed.from,
+            to,
+            subject: parsed.subject,
+            text: parsed.text,
+            html: parsed.html,
+        },
+    );
+    Json(json!({ "delivered": delivered })).into_response()
 }

@@ -30,10 +30,14 @@
 
 #![forbid(unsafe_code)]
 
+pub mod aidenid;
 pub mod authflow;
 pub mod clock;
 pub mod control;
+pub mod envelope;
 pub mod error;
+pub mod flows;
+pub mod idempotency;
 pub mod keys;
 pub mod mail;
 pub mod openapi;
@@ -165,6 +169,11 @@ pub struct MockServerBuilder {
     verification: EmailVerification,
     listen: SocketAddr,
     store: Option<Arc<dyn Store>>,
+    flow_tokens: Option<flows::FlowTokens>,
+    agent_keys: Vec<aidenid::AgentKeySeed>,
+    inbox_domain: String,
+    sse_heartbeat: std::time::Duration,
+    smtp: Option<SocketAddr>,
 }
 
 impl fmt::Debug for dyn Store {
@@ -183,6 +192,11 @@ impl Default for MockServerBuilder {
             verification: EmailVerification::Optional,
             listen: SocketAddr::from(([127, 0, 0, 1], 0)),
             store: None,
+            flow_tokens: None,
+            agent_keys: Vec::new(),
+            inbox_domain: "inbox.aidenid.test".into(),
+            sse_heartbeat: aidenid::inbox::HEARTBEAT,
+            smtp: None,
         }
     }
 }
@@ -225,6 +239,46 @@ impl MockServerBuilder {
         self
     }
 
+    /// The Flow admin API's bearer tokens (default: random ones, see
+    /// [`MockServer::flows_admin_token`]).
+    pub fn flow_tokens(mut self, tokens: flows::FlowTokens) -> Self {
+        self.flow_tokens = Some(tokens);
+        self
+    }
+
+    /// Add an AIdenID agent key. Without any, three are generated for one
+    /// org and project: full access without `secrets:read`
+    /// ([`MockServer::agent_key`]), full access with it
+    /// ([`MockServer::agent_key_with_secrets`]) and read-only
+    /// ([`MockServer::agent_key_read_only`]).
+    pub fn agent_key(mut self, key: aidenid::AgentKeySeed) -> Self {
+        self.agent_keys.push(key);
+        self
+    }
+    /// Domain of identity inbox addresses (default `inbox.aidenid.test`).
+    pub fn inbox_domain(mut self, domain: impl Into<String>) -> Self {
+        self.inbox_domain = domain.into().trim().to_lowercase();
+        self
+    }
+    /// Heartbeat interval of the inbox stream (default 15 s).
+    pub fn sse_heartbeat(mut self, every: std::time::Duration) -> Self {
+        self.sse_heartbeat = every;
+        self
+    }
+
+    /// Also accept mail over SMTP on a random loopback port
+    /// ([`MockServer::smtp_addr`]): applications under test deliver to
+    /// identity addresses, and the mail lands in their inboxes.
+    pub fn smtp(mut self, on: bool) -> Self {
+        self.smtp = on.then(|| SocketAddr::from(([127, 0, 0, 1], 0)));
+        self
+    }
+    /// Accept mail over SMTP on this address.
+    pub fn smtp_listen(mut self, addr: SocketAddr) -> Self {
+        self.smtp = Some(addr);
+        self
+    }
+
     /// Build the state without listening (for `oneshot` tests and embedding).
     pub fn build_state(self) -> Result<AppState, StartError> {
         let orgs = if self.orgs.is_empty() {
@@ -257,6 +311,18 @@ impl MockServerBuilder {
                 faults: Default::default(),
                 seed: orgs,
                 dummy_hash: std::sync::OnceLock::new(),
+                flows: Default::default(),
+                flow_tokens: self.flow_tokens.unwrap_or_else(flows::FlowTokens::generate),
+                aidenid: aidenid::AidenIdState::new(
+                    if self.agent_keys.is_empty() {
+                        default_agent_keys()
+                    } else {
+                        self.agent_keys
+                    },
+                    self.inbox_domain,
+                ),
+                idempotency: Default::default(),
+                sse_heartbeat: self.sse_heartbeat,
             }),
         };
         state.seed_orgs();
@@ -266,7 +332,36 @@ impl MockServerBuilder {
     /// Bind, start serving, and return once the server accepts connections.
     pub async fn start(self) -> Result<MockServer, StartError> {
         let addr = self.listen;
+        let smtp_addr = self.smtp;
         let state = self.build_state()?;
+        let smtp = match smtp_addr {
+            Some(a) => {
+                let l = TcpListener::bind(a)
+                    .await
+                    .map_err(|source| StartError::Bind { addr: a, source })?;
+                let st = state.clone();
+                let deliver: mail::smtp::Deliver = Arc::new(move |env: mail::smtp::Envelope| {
+                    if let Some(parsed) = mail::mime::parse(&env.data) {
+                        aidenid::inbox::deliver(
+                            &st,
+                            &aidenid::inbox::Inbound {
+                                from: parsed.from,
+                                to: env.rcpt_to.clone(),
+                                subject: parsed.subject,
+                                text: parsed.text,
+                                html: parsed.html,
+                            },
+                        );
+                    }
+                });
+                Some(
+                    mail::smtp::start(l, deliver)
+                        .await
+                        .map_err(|source| StartError::Bind { addr: a, source })?,
+                )
+            }
+            None => None,
+        };
         let listener = TcpListener::bind(addr)
             .await
             .map_err(|source| StartError::Bind { addr, source })?;
@@ -290,6 +385,7 @@ impl MockServerBuilder {
             state,
             shutdown: Some(tx),
             task: Some(task),
+            smtp,
         })
     }
 }
@@ -327,17 +423,34 @@ impl AppState {
         self.outbox().clear();
         self.inner.journal.clear();
         self.inner.faults.clear();
+        self.inner.flows.clear();
+        self.inner.aidenid.clear();
+        self.inner.idempotency.clear();
         self.clock().reset();
         self.seed_orgs();
     }
 }
 
-/// The router: every AuthFlow route of the route table, the JWKS, and the
-/// test-control API. Usable without a socket (`tower::ServiceExt::oneshot`).
+/// The router: every route of the route table (AuthFlow and Flow admin),
+/// the JWKS, the OpenAPI document and the test-control API. Usable without a
+/// socket (`tower::ServiceExt::oneshot`).
 pub fn app(state: AppState) -> Router {
+    use ::authflow::api::Api;
     let mut router = Router::new();
     for route in ::authflow::api::routes::ROUTES {
-        if let Some(h) = authflow::handler(route) {
+        let handler = match route.api {
+            Api::AuthFlow => authflow::handler(route),
+            Api::Flows => flows::handler(route),
+            Api::AidenId | Api::Consumer => aidenid::handler(route),
+            _ => None,
+        };
+        if let Some(mut h) = handler {
+            if route.idempotency_key {
+                h = h.layer(axum::middleware::from_fn_with_state(
+                    state.clone(),
+                    idempotency::layer,
+                ));
+            }
             router = router.route(route.path, h);
         }
     }
@@ -352,13 +465,53 @@ pub fn app(state: AppState) -> Router {
             "/__mock/faults",
             post(control::set_fault).delete(control::clear_faults),
         )
+        .route("/__mock/flows/{id}/plan", get(flows::plan))
+        .route(
+            "/__mock/checkout/{id}/complete",
+            post(aidenid::consumer::complete_checkout),
+        )
+        .route("/__mock/inbound", post(control::inbound))
         .method_not_allowed_fallback(method_not_allowed)
         .fallback(not_found)
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             control::journal_and_faults,
         ))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            envelope::finish,
+        ))
         .with_state(state)
+}
+
+/// The default agent keys: one org and project; full access without
+/// `secrets:read`, full access with it, and read-only.
+fn default_agent_keys() -> Vec<aidenid::AgentKeySeed> {
+    let full = aidenid::AgentKeySeed::generate(&[
+        "identities:read",
+        "identities:write",
+        "runs:read",
+        "runs:write",
+    ]);
+    let with_secrets = aidenid::AgentKeySeed {
+        key: SecretString::from(format!("aid_{}", random_hex(16))),
+        scopes: aidenid::store::ALL_SCOPES
+            .iter()
+            .map(|s| (*s).to_owned())
+            .collect(),
+        ..full.clone()
+    };
+    let read_only = aidenid::AgentKeySeed {
+        key: SecretString::from(format!("aid_{}", random_hex(16))),
+        scopes: vec!["identities:read".into(), "runs:read".into()],
+        ..full.clone()
+    };
+    vec![full, with_secrets, read_only]
+}
+
+/// Whether a path belongs to an API that answers with the error envelope.
+pub(crate) fn uses_envelope(path: &str) -> bool {
+    path == "/api" || path.starts_with("/api/") || path.starts_with("/v1/")
 }
 
 async fn jwks(
@@ -373,15 +526,24 @@ async fn openapi_json(
     axum::Json(openapi::document(&state.public_url()))
 }
 
-async fn method_not_allowed() -> error::ApiError {
-    error::ApiError::new(
-        axum::http::StatusCode::METHOD_NOT_ALLOWED,
-        "Method not allowed",
-    )
+async fn method_not_allowed(uri: axum::http::Uri) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    let status = axum::http::StatusCode::METHOD_NOT_ALLOWED;
+    if uses_envelope(uri.path()) {
+        envelope::EnvelopeError::new(status, "method_not_allowed", "Method not allowed")
+            .into_response()
+    } else {
+        error::ApiError::new(status, "Method not allowed").into_response()
+    }
 }
 
-async fn not_found() -> error::ApiError {
-    error::ApiError::not_found("Not found")
+async fn not_found(uri: axum::http::Uri) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    if uses_envelope(uri.path()) {
+        envelope::EnvelopeError::not_found("not_found", "No such route").into_response()
+    } else {
+        error::ApiError::not_found("Not found").into_response()
+    }
 }
 
 /// A running mock server. Dropping it stops it.
@@ -390,6 +552,7 @@ pub struct MockServer {
     state: AppState,
     shutdown: Option<oneshot::Sender<()>>,
     task: Option<tokio::task::JoinHandle<()>>,
+    smtp: Option<mail::smtp::SmtpServer>,
 }
 
 impl fmt::Debug for MockServer {
@@ -421,6 +584,12 @@ impl MockServer {
         self.addr
     }
 
+    /// The SMTP listener's address, if started with
+    /// [`MockServerBuilder::smtp`].
+    pub fn smtp_addr(&self) -> Option<SocketAddr> {
+        self.smtp.as_ref().map(mail::smtp::SmtpServer::local_addr)
+    }
+
     /// The default organization's API key.
     pub fn api_key(&self) -> SecretString {
         self.default_org().api_key.clone()
@@ -447,6 +616,49 @@ impl MockServer {
         self.state.outbox()
     }
 
+    /// The Flow admin API's admin bearer token (every route).
+    pub fn flows_admin_token(&self) -> SecretString {
+        self.state.inner.flow_tokens.admin.clone()
+    }
+
+    /// The Flow admin API's read-only bearer token (list, get, validate,
+    /// `graph.mmd`; mutations answer 403).
+    pub fn flows_read_token(&self) -> SecretString {
+        self.state.inner.flow_tokens.read_only.clone()
+    }
+
+    /// The first AIdenID agent key (by default: identities and runs, read
+    /// and write, without `secrets:read`).
+    pub fn agent_key(&self) -> aidenid::AgentKeySeed {
+        self.agent_keys()[0].clone()
+    }
+
+    /// The default agent key that also holds `secrets:read` (the first key
+    /// with it, else the first key).
+    pub fn agent_key_with_secrets(&self) -> aidenid::AgentKeySeed {
+        let keys = self.agent_keys();
+        keys.iter()
+            .find(|k| k.scopes.iter().any(|s| s == "secrets:read"))
+            .unwrap_or(&keys[0])
+            .clone()
+    }
+
+    /// The default read-only agent key (the first key without any
+    /// `:write` scope, else the first key).
+    pub fn agent_key_read_only(&self) -> aidenid::AgentKeySeed {
+        let keys = self.agent_keys();
+        keys.iter()
+            .find(|k| !k.scopes.iter().any(|s| s.ends_with(":write")))
+            .unwrap_or(&keys[0])
+            .clone()
+    }
+
+    /// Every agent key.
+    pub fn agent_keys(&self) -> &[aidenid::AgentKeySeed] {
+        // Invariant: build_state always configures at least one agent key.
+        &self.state.inner.aidenid.agent_keys
+    }
+
     /// The request journal (secrets redacted).
     pub fn requests(&self) -> Vec<control::JournalEntry> {
         self.state.inner.journal.entries()
@@ -464,6 +676,9 @@ impl MockServer {
 
     /// Stop accepting connections, finish in-flight requests, and wait.
     pub async fn shutdown(mut self) {
+        if let Some(smtp) = self.smtp.take() {
+            smtp.shutdown().await;
+        }
         if let Some(tx) = self.shutdown.take() {
             let _ = tx.send(());
         }

@@ -17,7 +17,11 @@ use authflow_mock::{EmailVerification, MockServer, OrgSeed, PasswordHashing, Sig
 ///
 /// Credentials come from the environment; any that is unset is generated and
 /// printed: AUTHFLOW_API_KEY (af_ + 32 lowercase hex), AUTHFLOW_ORG_ID,
-/// AUTHFLOW_OWNER_EMAIL, AUTHFLOW_OWNER_PASSWORD.
+/// AUTHFLOW_OWNER_EMAIL, AUTHFLOW_OWNER_PASSWORD, and the Flow admin API's
+/// bearer tokens FLOWS_ADMIN_TOKEN (every route) and FLOWS_READ_TOKEN (reads),
+/// and one AIdenID agent key with every scope: AIDENID_AGENT_KEY (aid_…),
+/// AIDENID_ORG_ID, AIDENID_PROJECT_ID (without AIDENID_AGENT_KEY, three keys
+/// are generated and printed: full, full with secrets:read, read-only).
 #[derive(Debug, Parser)]
 #[command(name = "authflow-mock", version, about, long_about)]
 struct Args {
@@ -38,6 +42,15 @@ struct Args {
     /// Refuse login (401) until the user's email is verified.
     #[arg(long)]
     require_verified_email: bool,
+
+    /// Also accept mail over SMTP here (e.g. 127.0.0.1:2525): applications
+    /// under test deliver to AIdenID identity addresses.
+    #[arg(long, value_name = "ADDR")]
+    smtp_listen: Option<SocketAddr>,
+
+    /// Domain of AIdenID identity addresses.
+    #[arg(long, default_value = "inbox.aidenid.test")]
+    inbox_domain: String,
 
     /// Log filter (tracing EnvFilter syntax), e.g. `info` or `authflow_mock=debug`.
     #[arg(long, env = "AUTHFLOW_MOCK_LOG", default_value = "warn")]
@@ -95,6 +108,28 @@ async fn run(args: Args) -> Result<(), String> {
         generated.owner_password.expose_secret().to_owned(),
         true,
     );
+    let tokens = authflow_mock::flows::FlowTokens::generate();
+    let admin_token = pick(
+        "FLOWS_ADMIN_TOKEN",
+        tokens.admin.expose_secret().to_owned(),
+        true,
+    );
+    let read_token = pick(
+        "FLOWS_READ_TOKEN",
+        tokens.read_only.expose_secret().to_owned(),
+        true,
+    );
+    for (name, t) in [
+        ("FLOWS_ADMIN_TOKEN", &admin_token),
+        ("FLOWS_READ_TOKEN", &read_token),
+    ] {
+        if t.bytes().any(|b| !(0x21..0x7f).contains(&b)) {
+            return Err(format!("{name} must be printable ASCII without spaces"));
+        }
+    }
+    if admin_token == read_token {
+        return Err("FLOWS_ADMIN_TOKEN and FLOWS_READ_TOKEN must differ".into());
+    }
     if !authflow::api::validation::is_org_api_key(&api_key) {
         return Err(
             "AUTHFLOW_API_KEY must be `af_` followed by 32 lowercase hex characters".into(),
@@ -109,11 +144,34 @@ async fn run(args: Args) -> Result<(), String> {
             owner_password: SecretString::from(owner_password),
             owner_role: generated.owner_role,
         })
+        .flow_tokens(authflow_mock::flows::FlowTokens {
+            admin: SecretString::from(admin_token),
+            read_only: SecretString::from(read_token),
+        })
         .password_hashing(if args.fast_hashing {
             PasswordHashing::Fast
         } else {
             PasswordHashing::Standard
         });
+    builder = builder.inbox_domain(&args.inbox_domain);
+    if let Some(addr) = args.smtp_listen {
+        builder = builder.smtp_listen(addr);
+    }
+    if let Some(key) = env("AIDENID_AGENT_KEY") {
+        if !key.starts_with("aid_") || key.bytes().any(|b| !b.is_ascii_graphic()) {
+            return Err("AIDENID_AGENT_KEY must be `aid_` followed by printable characters".into());
+        }
+        builder = builder.agent_key(authflow_mock::aidenid::AgentKeySeed {
+            key: SecretString::from(key),
+            org_id: env("AIDENID_ORG_ID").unwrap_or_else(|| "org_mock".into()),
+            project_id: env("AIDENID_PROJECT_ID").unwrap_or_else(|| "proj_mock".into()),
+            scopes: authflow_mock::aidenid::store::ALL_SCOPES
+                .iter()
+                .map(|s| (*s).to_owned())
+                .collect(),
+        });
+        printed.push("AIDENID_AGENT_KEY: (from environment)".into());
+    }
     if args.require_verified_email {
         builder = builder.email_verification(EmailVerification::RequiredForLogin);
     }
@@ -127,6 +185,26 @@ async fn run(args: Args) -> Result<(), String> {
         println!("{line}");
     }
     println!("owner role: {}", server.default_org().owner_role);
+    if env("AIDENID_AGENT_KEY").is_none() {
+        for k in server.agent_keys() {
+            println!(
+                "AIDENID_AGENT_KEY={} org={} project={} scopes={} (generated)",
+                k.key.expose_secret(),
+                k.org_id,
+                k.project_id,
+                k.scopes.join(",")
+            );
+        }
+    } else {
+        let k = server.agent_key();
+        println!(
+            "AIDENID_ORG_ID={} AIDENID_PROJECT_ID={}",
+            k.org_id, k.project_id
+        );
+    }
+    if let Some(addr) = server.smtp_addr() {
+        println!("smtp on {addr}");
+    }
     shutdown_signal().await;
     eprintln!("authflow-mock: shutting down");
     server.shutdown().await;

@@ -183,19 +183,26 @@ pub fn document(server_url: &str) -> Value {
         json!({"get": simple("openapi", "This document", "object")}),
     );
     control_paths(&mut paths);
+    flow_paths(&mut paths, &mut s);
+    aidenid_paths(&mut paths, &mut s);
 
     json!({
         "openapi": "3.1.0",
         "info": {
-            "title": "AuthFlow (authflow-mock)",
+            "title": "AuthFlow and Flow admin (authflow-mock)",
             "version": env!("CARGO_PKG_VERSION"),
-            "description": "The AuthFlow /auth API as served by authflow-mock, plus its test-control API under /__mock/. Generated from the authflow crate's wire types and route table.",
+            "description": "The AuthFlow /auth API and the Flow admin /api/admin/flows API as served by authflow-mock, plus its test-control API under /__mock/. Generated from the authflow crate's wire types and route table.",
         },
         "servers": [{ "url": server_url }],
         "paths": paths,
         "components": {
             "schemas": s,
-            "securitySchemes": { "sessionBearer": { "type": "http", "scheme": "bearer", "bearerFormat": "JWT" } },
+            "securitySchemes": {
+                "sessionBearer": { "type": "http", "scheme": "bearer", "bearerFormat": "JWT" },
+                "flowsAdminBearer": { "type": "http", "scheme": "bearer", "description": "Flow admin token (read-only tokens may only read)" },
+                "agentKey": { "type": "http", "scheme": "bearer", "description": "AIdenID agent key (aid_…), sent with X-Org-Id and X-Project-Id" },
+                "consumerSession": { "type": "http", "scheme": "bearer", "description": "AIdenID consumer session (sess_…)" },
+            },
         },
     })
 }
@@ -335,6 +342,227 @@ fn control_paths(paths: &mut Map<String, Value>) {
     );
 }
 
+/// The error envelope of the Flow admin (and AIdenID) APIs.
+fn envelope_schema() -> Value {
+    json!({
+        "type": "object",
+        "required": ["error", "requestId", "timestamp", "path", "retryable"],
+        "properties": {
+            "error": {
+                "type": "object",
+                "required": ["code", "message", "details"],
+                "properties": {
+                    "code": { "type": "string" },
+                    "message": { "type": "string" },
+                    "details": { "type": "object", "required": ["requestId"], "properties": { "requestId": { "type": "string" } } },
+                },
+            },
+            "requestId": { "type": "string" },
+            "timestamp": { "type": "string", "format": "date-time" },
+            "path": { "type": "string" },
+            "retryable": { "type": "boolean" },
+        },
+    })
+}
+
+fn flow_paths(paths: &mut Map<String, Value>, s: &mut BTreeMap<String, Value>) {
+    use authflow::api::flows::{
+        CompileResponse, CreateFlowRequest, Flow, FlowCreated, FlowList, StatusChangeResponse,
+        UpdateFlowRequest, ValidationReport,
+    };
+    s.insert("ErrorEnvelope".into(), envelope_schema());
+    let list = add::<FlowList>(s);
+    let flow = add::<Flow>(s);
+    let created = add::<FlowCreated>(s);
+    let create = add::<CreateFlowRequest>(s);
+    let update = add::<UpdateFlowRequest>(s);
+    let report = add::<ValidationReport>(s);
+    let compiled = add::<CompileResponse>(s);
+    let status = add::<StatusChangeResponse>(s);
+    let json_of = |name: &str| json!({ "application/json": { "schema": { "$ref": format!("#/components/schemas/{name}") } } });
+    for r in routes::routes_of(routes::Api::Flows) {
+        let (code, body, request, errors): (u16, Value, Option<&str>, &[u16]) = match r.name {
+            "listFlows" => (200, json_of(&list), None, &[400]),
+            "getFlow" => (200, json_of(&flow), None, &[404]),
+            "createFlow" => (201, json_of(&created), Some(&create), &[400, 409, 413]),
+            "updateFlow" => (200, json_of(&flow), Some(&update), &[400, 404, 413]),
+            "deleteFlow" => (204, Value::Null, None, &[404, 409]),
+            "validateFlow" => (200, json_of(&report), None, &[404]),
+            "compileFlow" => (200, json_of(&compiled), None, &[404, 422]),
+            "activateFlow" | "deactivateFlow" => (200, json_of(&status), None, &[404, 409]),
+            "flowGraphMermaid" => (
+                200,
+                json!({ "text/vnd.mermaid": { "schema": { "type": "string" } } }),
+                None,
+                &[404],
+            ),
+            _ => continue,
+        };
+        let mut responses = Map::new();
+        let mut ok = json!({ "description": "Success" });
+        if !body.is_null() {
+            ok["content"] = body;
+        }
+        responses.insert(code.to_string(), ok);
+        for e in [401, 403].iter().chain(errors) {
+            let description = match e {
+                400 => "Invalid parameters or body",
+                401 => "Missing or invalid bearer token",
+                403 => "The token may not do this (read-only token on a mutation)",
+                404 => "Flow not found",
+                409 => "Conflict with the flow's state or name",
+                413 => "Body over 4 MiB",
+                422 => "The graph is invalid (error.details.errors lists why)",
+                _ => "Error",
+            };
+            responses.insert(
+                e.to_string(),
+                json!({ "description": description, "content": json_of("ErrorEnvelope") }),
+            );
+        }
+        let mut params = Vec::new();
+        if r.path.contains("{id}") {
+            params.push(json!({ "name": "id", "in": "path", "required": true, "schema": { "type": "string" } }));
+        }
+        if r.name == "listFlows" {
+            params.push(json!({ "name": "limit", "in": "query", "required": false, "schema": { "type": "integer", "minimum": 1, "maximum": 100, "default": 20 } }));
+            params.push(json!({ "name": "cursor", "in": "query", "required": false, "schema": { "type": "string" } }));
+            params.push(json!({ "name": "type", "in": "query", "required": false, "schema": { "$ref": "#/components/schemas/FlowType" } }));
+            params.push(json!({ "name": "status", "in": "query", "required": false, "schema": { "$ref": "#/components/schemas/FlowStatus" } }));
+        }
+        let mut op = json!({
+            "operationId": r.name,
+            "summary": format!("{} {}", r.method, r.path),
+            "tags": ["flows"],
+            "security": [{ "flowsAdminBearer": [] }],
+            "parameters": params,
+            "responses": responses,
+        });
+        if let Some(req) = request {
+            op["requestBody"] = json!({ "required": true, "content": json_of(req) });
+        }
+        let entry = paths.entry(r.path.to_owned()).or_insert_with(|| json!({}));
+        entry[method_key(r.method)] = op;
+    }
+}
+
+fn aidenid_paths(paths: &mut Map<String, Value>, s: &mut BTreeMap<String, Value>) {
+    use authflow::api::aidenid::{
+        ConsumerSessionInfo, ConsumerSignupRequest, ConsumerVerifyRequest, CreateIdentityRequest,
+        EmailSent, Identity, IdentityList, InboxEventData, MessageList, NotificationList,
+        UpgradeResponse,
+    };
+    let identity = add::<Identity>(s);
+    let identities = add::<IdentityList>(s);
+    let create = add::<CreateIdentityRequest>(s);
+    let messages = add::<MessageList>(s);
+    let email_req = add::<ConsumerSignupRequest>(s);
+    let sent = add::<EmailSent>(s);
+    let verify = add::<ConsumerVerifyRequest>(s);
+    let session = add::<ConsumerSessionInfo>(s);
+    let notifications = add::<NotificationList>(s);
+    let upgrade = add::<UpgradeResponse>(s);
+    let event = add::<InboxEventData>(s);
+    s.insert(
+        "LabelRequest".into(),
+        json!({ "type": "object", "required": ["label"], "additionalProperties": false,
+                "properties": { "label": { "type": "string", "minLength": 1, "maxLength": 128 } } }),
+    );
+    let json_of = |name: &str| json!({ "application/json": { "schema": { "$ref": format!("#/components/schemas/{name}") } } });
+    let page_params = || {
+        vec![
+            json!({ "name": "limit", "in": "query", "required": false, "schema": { "type": "integer", "minimum": 1, "maximum": 100, "default": 20 } }),
+            json!({ "name": "offset", "in": "query", "required": false, "schema": { "type": "integer", "minimum": 0, "default": 0 } }),
+        ]
+    };
+    for r in routes::routes_of(routes::Api::AidenId).chain(routes::routes_of(routes::Api::Consumer))
+    {
+        let (code, body, request, errors): (u16, Value, Option<&str>, &[u16]) = match r.name {
+            "createIdentity" => (
+                201,
+                json_of(&identity),
+                Some(&create),
+                &[400, 401, 403, 409],
+            ),
+            "getIdentity" => (200, json_of(&identity), None, &[401, 403, 404]),
+            "listIdentities" => (200, json_of(&identities), None, &[400, 401, 403]),
+            "squashIdentity" => (200, json_of(&identity), None, &[400, 401, 403, 404, 409]),
+            "listIdentityMessages" => (200, json_of(&messages), None, &[400, 401, 403, 404]),
+            "consumerSignup" => (200, json_of(&sent), Some(&email_req), &[400, 409]),
+            "consumerLogin" => (200, json_of(&sent), Some(&email_req), &[400, 404, 409]),
+            "consumerVerify" => (200, json_of(&session), Some(&verify), &[400, 401, 409]),
+            "consumerInbox" => (
+                200,
+                json!({ "text/event-stream": { "schema": { "type": "string", "description": format!("events inbound.received and extraction.completed; data: #/components/schemas/{event}") } } }),
+                None,
+                &[400, 401, 403],
+            ),
+            "consumerListIdentities" => (200, json_of(&identities), None, &[400, 401, 403]),
+            "consumerCreateIdentity" => (
+                201,
+                json_of(&identity),
+                Some("LabelRequest"),
+                &[400, 401, 403, 409],
+            ),
+            "consumerNotifications" => (200, json_of(&notifications), None, &[400, 401, 403]),
+            "consumerUpgrade" => (200, json_of(&upgrade), None, &[400, 401, 403, 409]),
+            _ => continue,
+        };
+        let mut responses = Map::new();
+        responses.insert(
+            code.to_string(),
+            json!({ "description": "Success", "content": body }),
+        );
+        for e in errors {
+            let description = match e {
+                400 => "Invalid input, or missing Idempotency-Key on a mutation",
+                401 => "Missing or invalid credential, invalid magic link, expired session",
+                403 => "Lacking scope, scope mismatch, or tier limit",
+                404 => "Not found",
+                409 => {
+                    "Conflict (already squashed, already registered, already upgraded, Idempotency-Key reused)"
+                }
+                _ => "Error",
+            };
+            responses.insert(
+                e.to_string(),
+                json!({ "description": description, "content": json_of("ErrorEnvelope") }),
+            );
+        }
+        let mut params = Vec::new();
+        if r.path.contains("{id}") {
+            params.push(json!({ "name": "id", "in": "path", "required": true, "schema": { "type": "string" } }));
+        }
+        if r.fields.iter().any(|f| f.name == "limit") {
+            params.extend(page_params());
+        }
+        if r.idempotency_key {
+            params.push(json!({ "name": "Idempotency-Key", "in": "header", "required": true, "schema": { "type": "string", "maxLength": 255 } }));
+        }
+        if r.name == "consumerInbox" {
+            params.push(json!({ "name": "Last-Event-ID", "in": "header", "required": false, "schema": { "type": "string" } }));
+        }
+        let security = match r.credential {
+            routes::Credential::AgentKey => json!([{ "agentKey": [] }]),
+            routes::Credential::ConsumerSession => json!([{ "consumerSession": [] }]),
+            _ => json!([]),
+        };
+        let mut op = json!({
+            "operationId": r.name,
+            "summary": format!("{} {}", r.method, r.path),
+            "tags": [if r.api == routes::Api::Consumer { "consumer" } else { "identities" }],
+            "security": security,
+            "parameters": params,
+            "responses": responses,
+        });
+        if let Some(req) = request {
+            op["requestBody"] = json!({ "required": true, "content": json_of(req) });
+        }
+        let entry = paths.entry(r.path.to_owned()).or_insert_with(|| json!({}));
+        entry[method_key(r.method)] = op;
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -346,7 +574,10 @@ mod tests {
         for r in routes::ROUTES {
             let op = &doc["paths"][r.path][method_key(r.method)];
             assert!(op.is_object(), "{} missing", r.path);
-            assert!(op["responses"]["200"].is_object(), "{}", r.path);
+            let ok = ["200", "201", "204"]
+                .iter()
+                .any(|c| op["responses"][c].is_object());
+            assert!(ok, "{} has no success response", r.path);
         }
         // Query parameters come from the wire types, api_key from the table.
         let login = &doc["paths"]["/auth/login"]["get"]["parameters"];

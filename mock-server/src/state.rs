@@ -99,6 +99,16 @@ pub(crate) struct Inner {
     /// A hash verified against when a user does not exist, so known and
     /// unknown emails take the same time (made on first need: start-up stays cheap).
     pub dummy_hash: std::sync::OnceLock<String>,
+    /// The Flow admin API's flows.
+    pub flows: crate::flows::FlowRegistry,
+    /// The Flow admin API's bearer tokens.
+    pub flow_tokens: crate::flows::FlowTokens,
+    /// AIdenID agent and consumer data.
+    pub aidenid: crate::aidenid::AidenIdState,
+    /// Kept idempotency keys.
+    pub idempotency: crate::idempotency::IdempotencyStore,
+    /// Heartbeat interval of the inbox stream.
+    pub sse_heartbeat: std::time::Duration,
 }
 
 impl AppState {
@@ -135,6 +145,23 @@ impl AppState {
                 .hash("dummy password for timing")
                 .unwrap_or_default()
         })
+    }
+    /// Send an email: captured in the outbox, and delivered to the inbox of
+    /// any active AIdenID identity it is addressed to.
+    pub(crate) fn send_mail(&self, msg: crate::mail::Outgoing) -> crate::mail::Email {
+        let email = self.inner.outbox.send(&self.inner.clock, msg);
+        let html = (!email.html.trim().is_empty()).then(|| email.html.clone());
+        crate::aidenid::inbox::deliver(
+            self,
+            &crate::aidenid::inbox::Inbound {
+                from: email.from.clone(),
+                to: vec![email.to.clone()],
+                subject: email.subject.clone(),
+                text: email.text.clone(),
+                html,
+            },
+        );
+        email
     }
     /// The server's own base URL, for links in emails.
     pub(crate) fn public_url(&self) -> String {

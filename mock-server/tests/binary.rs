@@ -22,12 +22,14 @@ const BIN: &str = env!("CARGO_BIN_EXE_authflow-mock");
 const START_TIMEOUT: Duration = Duration::from_secs(30);
 const EXIT_TIMEOUT: Duration = Duration::from_secs(5);
 /// Environment variables the binary reads; cleared so the host's do not leak in.
-const ENV_VARS: [&str; 5] = [
+const ENV_VARS: [&str; 7] = [
     "AUTHFLOW_API_KEY",
     "AUTHFLOW_ORG_ID",
     "AUTHFLOW_OWNER_EMAIL",
     "AUTHFLOW_OWNER_PASSWORD",
     "AUTHFLOW_MOCK_LOG",
+    "FLOWS_ADMIN_TOKEN",
+    "FLOWS_READ_TOKEN",
 ];
 const PASSWORD: &str = "B1nary-Pass!";
 
@@ -298,6 +300,160 @@ async fn generates_and_prints_missing_credentials() {
     );
     assert!(sdk.validate(&owner).await.expect("validate"));
     assert!(owner.token.expose_secret().starts_with("eyJ"), "a JWT");
+
+    mock.sigterm();
+    let (status, _, stderr) = mock.finish(EXIT_TIMEOUT);
+    assert!(status.success(), "{status:?}\n{stderr}");
+}
+
+/// `GET /api/admin/flows` with an optional bearer token.
+async fn list_flows(base_url: &str, token: Option<&str>) -> reqwest::Response {
+    let client = reqwest::Client::builder()
+        .no_proxy()
+        .timeout(Duration::from_secs(30))
+        .build()
+        .expect("HTTP client");
+    let mut req = client.get(format!("{base_url}/api/admin/flows"));
+    if let Some(t) = token {
+        req = req.bearer_auth(t);
+    }
+    req.send().await.expect("GET /api/admin/flows")
+}
+
+/// `POST /api/admin/flows` (a minimal valid flow) with a bearer token.
+async fn create_flow(base_url: &str, token: &str) -> reqwest::Response {
+    let body = serde_json::json!({
+        "name": "binary-flow",
+        "display_name": "Binary flow",
+        "type": "login",
+        "graph": {
+            "nodes": [{"id": "start", "type": "start"}, {"id": "success", "type": "success"}],
+            "edges": [{"source": "start", "target": "success"}]
+        }
+    });
+    reqwest::Client::builder()
+        .no_proxy()
+        .timeout(Duration::from_secs(30))
+        .build()
+        .expect("HTTP client")
+        .post(format!("{base_url}/api/admin/flows"))
+        .bearer_auth(token)
+        .json(&body)
+        .send()
+        .await
+        .expect("POST /api/admin/flows")
+}
+
+/// A 401 envelope whose `requestId` is the `X-Request-Id` header.
+async fn assert_unauthorized(resp: reqwest::Response) {
+    assert_eq!(resp.status().as_u16(), 401);
+    let header = resp
+        .headers()
+        .get("x-request-id")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned)
+        .expect("X-Request-Id");
+    let v: serde_json::Value = resp.json().await.expect("JSON envelope");
+    assert_eq!(v["error"]["code"], "unauthorized", "{v}");
+    assert_eq!(v["requestId"], header.as_str(), "{v}");
+    assert_eq!(v["error"]["details"]["requestId"], header.as_str(), "{v}");
+    assert_eq!(v["path"], "/api/admin/flows", "{v}");
+    assert_eq!(v["retryable"], false, "{v}");
+}
+
+#[tokio::test]
+async fn flow_admin_token_from_the_environment_is_used_and_not_printed() {
+    let token = "fla_env_7c1d9e2f4a6b8c0d1e3f5a7b9c2d4e6f";
+    let mut mock = Mock::spawn(
+        &["--listen", "127.0.0.1:0", "--fast-hashing"],
+        &[("FLOWS_ADMIN_TOKEN", token)],
+    );
+    let first = mock.line(START_TIMEOUT).expect("a first stdout line");
+    let base_url = base_url_of(&first);
+    let lines = mock.lines_until("owner role:");
+    let shown = lines.join("\n");
+    assert!(
+        !shown.contains(token) && !shown.contains(&token[4..]),
+        "the admin token from the environment is not printed: {shown}"
+    );
+    assert!(
+        lines
+            .iter()
+            .any(|l| l == "FLOWS_ADMIN_TOKEN: (from environment)"),
+        "{shown}"
+    );
+    let read = printed(&lines, "FLOWS_READ_TOKEN");
+    assert!(
+        read.starts_with("flr_"),
+        "the read token is generated: {shown}"
+    );
+
+    let resp = list_flows(&base_url, Some(token)).await;
+    assert_eq!(resp.status().as_u16(), 200);
+    let v: serde_json::Value = resp.json().await.expect("JSON list");
+    assert_eq!(
+        v,
+        serde_json::json!({"items": [], "total": 0, "cursor": null})
+    );
+    assert_unauthorized(list_flows(&base_url, None).await).await;
+    assert_unauthorized(list_flows(&base_url, Some("fla_not_the_token")).await).await;
+    // The generated read-only token reads, and may not create.
+    assert_eq!(
+        list_flows(&base_url, Some(&read)).await.status().as_u16(),
+        200
+    );
+    assert_eq!(create_flow(&base_url, &read).await.status().as_u16(), 403);
+
+    mock.sigterm();
+    let (status, rest, stderr) = mock.finish(EXIT_TIMEOUT);
+    assert!(status.success(), "{status:?}\n{stderr}");
+    for text in [&rest, &stderr] {
+        assert!(!text.contains(token), "{text}");
+    }
+}
+
+#[tokio::test]
+async fn generates_and_prints_flow_tokens_when_unset() {
+    let mut mock = Mock::spawn(&["--listen", "127.0.0.1:0", "--fast-hashing"], &[]);
+    let first = mock.line(START_TIMEOUT).expect("a first stdout line");
+    let base_url = base_url_of(&first);
+    let lines = mock.lines_until("owner role:");
+    let is_token = |t: &str, prefix: &str| {
+        t.strip_prefix(prefix).is_some_and(|hex| {
+            hex.len() == 32
+                && hex
+                    .bytes()
+                    .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+        })
+    };
+    let mut tokens = Vec::new();
+    for (name, prefix) in [("FLOWS_ADMIN_TOKEN", "fla_"), ("FLOWS_READ_TOKEN", "flr_")] {
+        let line = lines
+            .iter()
+            .find(|l| l.starts_with(&format!("{name}=")))
+            .unwrap_or_else(|| panic!("no {name}= line: {lines:?}"));
+        let token = printed(&lines, name);
+        assert!(is_token(&token, prefix), "{line}");
+        assert_eq!(*line, format!("{name}={token} (generated)"));
+        tokens.push(token);
+    }
+    assert_ne!(tokens[0], tokens[1]);
+
+    let resp = create_flow(&base_url, &tokens[0]).await;
+    assert_eq!(
+        resp.status().as_u16(),
+        201,
+        "the printed admin token creates"
+    );
+    let resp = list_flows(&base_url, Some(&tokens[1])).await;
+    assert_eq!(resp.status().as_u16(), 200);
+    let v: serde_json::Value = resp.json().await.expect("JSON list");
+    assert_eq!(v["total"], 1, "{v}");
+    assert_eq!(
+        create_flow(&base_url, &tokens[1]).await.status().as_u16(),
+        403
+    );
+    assert_unauthorized(list_flows(&base_url, None).await).await;
 
     mock.sigterm();
     let (status, _, stderr) = mock.finish(EXIT_TIMEOUT);

@@ -1,7 +1,7 @@
 //! # authflow
 //!
-//! A typed async client for the AuthFlow auth API (and, as they land, the
-//! AIdenID and Flow admin APIs), built on one description of the wire: the
+//! A typed async client for the AuthFlow auth API and the Flow admin API
+//! (and, as it lands, AIdenID), built on one description of the wire: the
 //! [`api`] module's request/response types and route table, shared with the
 //! mock server and the key-injecting proxy.
 //!
@@ -36,7 +36,13 @@ pub mod sanitize;
 pub mod totp;
 
 #[cfg(feature = "client")]
+pub mod aidenid;
+#[cfg(feature = "client")]
 pub mod authflow;
+#[cfg(feature = "client")]
+pub mod flows;
+#[cfg(feature = "client")]
+pub mod sse;
 #[cfg(feature = "client")]
 pub mod transport;
 
@@ -44,10 +50,16 @@ pub use error::{Error, ErrorCode, Result, TransportKind};
 pub use sanitize::sanitize_for_logs;
 
 #[cfg(feature = "client")]
+pub use aidenid::{
+    AidenIdClient, AidenIdClientBuilder, ConsumerClient, ConsumerClientBuilder, ConsumerSession,
+};
+#[cfg(feature = "client")]
 pub use authflow::{
     AuthFlowClient, AuthFlowClientBuilder, Challenge, LoginOutcome, RecoverySession, Session,
     TotpSetup,
 };
+#[cfg(feature = "client")]
+pub use flows::{FlowsClient, FlowsClientBuilder};
 #[cfg(feature = "client")]
 pub use transport::{RequestOptions, Response, RetryPolicy};
 

@@ -35,9 +35,7 @@ pub(crate) fn send_verification(state: &AppState, user: &User) {
     );
     let link = format!("{}/auth/verify-email?token={token}", state.public_url());
     let name = html_escape(&user.fullname);
-    state.outbox().send(
-        state.clock(),
-        Outgoing {
+    state.send_mail(Outgoing {
             to: user.key.email.clone(),
             subject: "Verify your email address".into(),
             text: format!("Hello {},\n\nConfirm your email address by opening this link (valid for 24 hours):\n{link}\n", user.fullname),

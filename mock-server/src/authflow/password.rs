@@ -55,7 +55,7 @@ pub(crate) async fn forgot_password(
                 attempts: 0,
             },
         );
-        state.outbox().send(state.clock(), msg);
+        state.send_mail(msg);
     }
     Ok(Json(MessageResponse {
         success: true,

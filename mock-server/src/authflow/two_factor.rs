@@ -301,9 +301,7 @@ pub(crate) async fn backup_email(
             attempts: 0,
         },
     );
-    state.outbox().send(
-        state.clock(),
-        Outgoing {
+    state.send_mail(Outgoing {
             to: key.email.clone(),
             subject: "Your AuthFlow sign-in code".into(),
             text: format!("Your sign-in verification code is {code}. It expires in 10 minutes and works once."),

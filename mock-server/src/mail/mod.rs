@@ -2,6 +2,9 @@
 //! extracted, so tests read them instead of a real inbox.
 
 pub mod extract;
+pub mod mime;
+pub mod secret_extract;
+pub mod smtp;
 
 use std::sync::Mutex;
 
@@ -19,6 +22,8 @@ pub enum EmailKind {
     PasswordReset,
     /// 2FA backup code.
     TwoFactorOtp,
+    /// AIdenID consumer magic link.
+    MagicLink,
 }
 
 /// A captured email.

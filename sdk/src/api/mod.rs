@@ -3,6 +3,7 @@
 //! Everything here is shared by the client, the mock server and the proxy. It
 //! builds without the `client` feature.
 
+pub mod aidenid;
 pub mod authflow;
 pub mod flows;
 pub mod routes;
@@ -62,6 +63,13 @@ pub struct HtmlPage(pub String);
 impl FromResponse for HtmlPage {
     fn from_body(body: &[u8]) -> Result<Self, serde_json::Error> {
         Ok(HtmlPage(String::from_utf8_lossy(body).into_owned()))
+    }
+}
+
+/// A text body (lossy UTF-8), e.g. a Mermaid diagram.
+impl FromResponse for String {
+    fn from_body(body: &[u8]) -> Result<Self, serde_json::Error> {
+        Ok(String::from_utf8_lossy(body).into_owned())
     }
 }
 

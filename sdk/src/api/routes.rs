@@ -118,6 +118,15 @@ pub enum Credential {
     OrgKey(KeyPlacement),
     /// `Authorization: Bearer <sessionToken>` supplied by the request (AuthFlow `deleteUser`).
     SessionBearer,
+    /// `Authorization: Bearer <admin token>` from the client's configuration
+    /// (the Flow admin API).
+    AdminBearer,
+    /// `Authorization: Bearer aid_…` with `X-Org-Id` and `X-Project-Id`, from
+    /// the client's configuration (the AIdenID agent API).
+    AgentKey,
+    /// `Authorization: Bearer sess_…`: a consumer session supplied by the
+    /// request (the AIdenID consumer API).
+    ConsumerSession,
 }
 
 /// One route of one API.
@@ -220,9 +229,34 @@ const fn authflow(
     }
 }
 
-use Credential::{None as NoCred, OrgKey, SessionBearer};
+use Credential::{AdminBearer, AgentKey, ConsumerSession, None as NoCred, OrgKey, SessionBearer};
 use KeyPlacement::{Body as KeyInBody, Query as KeyInQuery};
-use Method::{Get, Post};
+use Method::{Delete, Get, Post, Put};
+
+const fn flows(
+    name: &'static str,
+    method: Method,
+    path: &'static str,
+    fields: &'static [Field],
+    mutates: bool,
+) -> Route {
+    Route {
+        api: Api::Flows,
+        name,
+        method,
+        path,
+        params: match method {
+            Method::Get | Method::Delete => Params::Query,
+            _ => Params::JsonBody,
+        },
+        fields,
+        credential: AdminBearer,
+        secret_fields: &[],
+        mutates,
+        idempotency_key: false,
+        needs_foobar: false,
+    }
+}
 
 /// `GET /auth/fooBar`
 pub const FOOBAR: Route = authflow(
@@ -492,6 +526,257 @@ pub const TWO_FACTOR_VERIFY_RECOVERY: Route = authflow(
     false,
 );
 
+/// `GET /api/admin/flows`
+pub const FLOWS_LIST: Route = flows(
+    "listFlows",
+    Get,
+    "/api/admin/flows",
+    &[opt("limit"), opt("cursor"), opt("type"), opt("status")],
+    false,
+);
+/// `GET /api/admin/flows/{id}`
+pub const FLOWS_GET: Route = flows("getFlow", Get, "/api/admin/flows/{id}", &[], false);
+/// `POST /api/admin/flows`
+pub const FLOWS_CREATE: Route = flows(
+    "createFlow",
+    Post,
+    "/api/admin/flows",
+    &[
+        req("name"),
+        req("display_name"),
+        opt("description"),
+        req("type"),
+        req("graph"),
+    ],
+    true,
+);
+/// `PUT /api/admin/flows/{id}` (a partial update: every field optional)
+pub const FLOWS_UPDATE: Route = flows(
+    "updateFlow",
+    Put,
+    "/api/admin/flows/{id}",
+    &[opt("display_name"), opt("description"), opt("graph")],
+    true,
+);
+/// `DELETE /api/admin/flows/{id}`
+pub const FLOWS_DELETE: Route = flows("deleteFlow", Delete, "/api/admin/flows/{id}", &[], true);
+/// `POST /api/admin/flows/{id}/validate` (reads only)
+pub const FLOWS_VALIDATE: Route = flows(
+    "validateFlow",
+    Post,
+    "/api/admin/flows/{id}/validate",
+    &[],
+    false,
+);
+/// `POST /api/admin/flows/{id}/compile`
+pub const FLOWS_COMPILE: Route = flows(
+    "compileFlow",
+    Post,
+    "/api/admin/flows/{id}/compile",
+    &[],
+    true,
+);
+/// `POST /api/admin/flows/{id}/activate`
+pub const FLOWS_ACTIVATE: Route = flows(
+    "activateFlow",
+    Post,
+    "/api/admin/flows/{id}/activate",
+    &[],
+    true,
+);
+/// `POST /api/admin/flows/{id}/deactivate`
+pub const FLOWS_DEACTIVATE: Route = flows(
+    "deactivateFlow",
+    Post,
+    "/api/admin/flows/{id}/deactivate",
+    &[],
+    true,
+);
+/// `GET /api/admin/flows/{id}/graph.mmd`: the flow's graph as a Mermaid
+/// diagram (an authflow-mock extension; the document does not list it).
+pub const FLOWS_GRAPH_MERMAID: Route = flows(
+    "flowGraphMermaid",
+    Get,
+    "/api/admin/flows/{id}/graph.mmd",
+    &[],
+    false,
+);
+
+#[allow(clippy::too_many_arguments)]
+const fn aidenid(
+    api: Api,
+    name: &'static str,
+    method: Method,
+    path: &'static str,
+    fields: &'static [Field],
+    credential: Credential,
+    secret_fields: &'static [&'static str],
+    mutates: bool,
+) -> Route {
+    Route {
+        api,
+        name,
+        method,
+        path,
+        params: match method {
+            Method::Get | Method::Delete => Params::Query,
+            _ => Params::JsonBody,
+        },
+        fields,
+        credential,
+        secret_fields,
+        mutates,
+        // Every AIdenID mutation carries an Idempotency-Key (400 without one).
+        idempotency_key: mutates,
+        needs_foobar: false,
+    }
+}
+
+/// `POST /v1/identities`: a temporary email identity with a TTL.
+pub const IDENTITY_CREATE: Route = aidenid(
+    Api::AidenId,
+    "createIdentity",
+    Post,
+    "/v1/identities",
+    &[req("label"), opt("ttl_hours")],
+    AgentKey,
+    &[],
+    true,
+);
+/// `GET /v1/identities/{id}`
+pub const IDENTITY_GET: Route = aidenid(
+    Api::AidenId,
+    "getIdentity",
+    Get,
+    "/v1/identities/{id}",
+    &[],
+    AgentKey,
+    &[],
+    false,
+);
+/// `GET /v1/identities` (limit/offset pagination)
+pub const IDENTITY_LIST: Route = aidenid(
+    Api::AidenId,
+    "listIdentities",
+    Get,
+    "/v1/identities",
+    &[opt("limit"), opt("offset")],
+    AgentKey,
+    &[],
+    false,
+);
+/// `POST /v1/identities/{id}/squash`: end an identity.
+pub const IDENTITY_SQUASH: Route = aidenid(
+    Api::AidenId,
+    "squashIdentity",
+    Post,
+    "/v1/identities/{id}/squash",
+    &[],
+    AgentKey,
+    &[],
+    true,
+);
+/// `GET /v1/identities/{id}/messages`: the identity's inbox, extracted
+/// secrets redacted (an authflow-mock extension; the document does not list it).
+pub const IDENTITY_MESSAGES: Route = aidenid(
+    Api::AidenId,
+    "listIdentityMessages",
+    Get,
+    "/v1/identities/{id}/messages",
+    &[opt("limit"), opt("offset")],
+    AgentKey,
+    &[],
+    false,
+);
+/// `POST /v1/consumer/signup`: sends a magic-link email.
+pub const CONSUMER_SIGNUP: Route = aidenid(
+    Api::Consumer,
+    "consumerSignup",
+    Post,
+    "/v1/consumer/signup",
+    &[req("email")],
+    NoCred,
+    &[],
+    true,
+);
+/// `POST /v1/consumer/verify`: exchange a magic-link token for a session.
+pub const CONSUMER_VERIFY: Route = aidenid(
+    Api::Consumer,
+    "consumerVerify",
+    Post,
+    "/v1/consumer/verify",
+    &[req("token")],
+    NoCred,
+    &["token", "session_token"],
+    true,
+);
+/// `POST /v1/consumer/login`: sends a new magic-link email.
+pub const CONSUMER_LOGIN: Route = aidenid(
+    Api::Consumer,
+    "consumerLogin",
+    Post,
+    "/v1/consumer/login",
+    &[req("email")],
+    NoCred,
+    &[],
+    true,
+);
+/// `GET /v1/consumer/inbox`: the Server-Sent Events inbox stream.
+pub const CONSUMER_INBOX: Route = aidenid(
+    Api::Consumer,
+    "consumerInbox",
+    Get,
+    "/v1/consumer/inbox",
+    &[],
+    ConsumerSession,
+    &[],
+    false,
+);
+/// `GET /v1/consumer/identities`
+pub const CONSUMER_IDENTITIES: Route = aidenid(
+    Api::Consumer,
+    "consumerListIdentities",
+    Get,
+    "/v1/consumer/identities",
+    &[opt("limit"), opt("offset")],
+    ConsumerSession,
+    &[],
+    false,
+);
+/// `POST /v1/consumer/identities` (tier limits apply)
+pub const CONSUMER_CREATE_IDENTITY: Route = aidenid(
+    Api::Consumer,
+    "consumerCreateIdentity",
+    Post,
+    "/v1/consumer/identities",
+    &[req("label")],
+    ConsumerSession,
+    &[],
+    true,
+);
+/// `GET /v1/consumer/notifications`
+pub const CONSUMER_NOTIFICATIONS: Route = aidenid(
+    Api::Consumer,
+    "consumerNotifications",
+    Get,
+    "/v1/consumer/notifications",
+    &[opt("limit"), opt("offset")],
+    ConsumerSession,
+    &[],
+    false,
+);
+/// `POST /v1/consumer/upgrade`: a checkout URL for the `human_paid` plan.
+pub const CONSUMER_UPGRADE: Route = aidenid(
+    Api::Consumer,
+    "consumerUpgrade",
+    Post,
+    "/v1/consumer/upgrade",
+    &[],
+    ConsumerSession,
+    &[],
+    true,
+);
+
 /// Every route, in the order the seed documents them.
 pub const ROUTES: &[Route] = &[
     FOOBAR,
@@ -514,6 +799,29 @@ pub const ROUTES: &[Route] = &[
     TWO_FACTOR_VERIFY_EMAIL_OTP,
     TWO_FACTOR_RECOVERY_CODES,
     TWO_FACTOR_VERIFY_RECOVERY,
+    FLOWS_LIST,
+    FLOWS_GET,
+    FLOWS_CREATE,
+    FLOWS_UPDATE,
+    FLOWS_DELETE,
+    FLOWS_VALIDATE,
+    FLOWS_COMPILE,
+    FLOWS_ACTIVATE,
+    FLOWS_DEACTIVATE,
+    FLOWS_GRAPH_MERMAID,
+    IDENTITY_CREATE,
+    IDENTITY_GET,
+    IDENTITY_LIST,
+    IDENTITY_SQUASH,
+    IDENTITY_MESSAGES,
+    CONSUMER_SIGNUP,
+    CONSUMER_VERIFY,
+    CONSUMER_LOGIN,
+    CONSUMER_INBOX,
+    CONSUMER_IDENTITIES,
+    CONSUMER_CREATE_IDENTITY,
+    CONSUMER_NOTIFICATIONS,
+    CONSUMER_UPGRADE,
 ];
 
 /// The routes of one API.
@@ -573,7 +881,7 @@ mod tests {
     fn get_routes_use_query_and_post_routes_use_body() {
         for r in ROUTES {
             match r.method {
-                Method::Get => assert_eq!(r.params, Params::Query, "{}", r.name),
+                Method::Get | Method::Delete => assert_eq!(r.params, Params::Query, "{}", r.name),
                 _ => assert_eq!(r.params, Params::JsonBody, "{}", r.name),
             }
             if r.api_key_placement() == KeyPlacement::Query {
@@ -608,6 +916,52 @@ mod tests {
             .map(|r| r.name)
             .collect();
         assert_eq!(safe, vec!["fooBar", "validate", "me"]);
+    }
+
+    #[test]
+    fn flow_admin_routes() {
+        let flows: Vec<_> = routes_of(Api::Flows).collect();
+        assert_eq!(flows.len(), 10, "nine documented routes and graph.mmd");
+        assert!(
+            flows
+                .iter()
+                .all(|r| r.credential == Credential::AdminBearer)
+        );
+        let mut names: Vec<_> = ROUTES.iter().map(|r| r.name).collect();
+        names.sort_unstable();
+        names.dedup();
+        assert_eq!(names.len(), ROUTES.len(), "route names are unique");
+        assert_eq!(
+            match_path(Method::Post, "/api/admin/flows/flow_x/compile").map(|r| r.name),
+            Some("compileFlow")
+        );
+        assert_eq!(
+            match_path(Method::Delete, "/api/admin/flows/flow_x").map(|r| r.name),
+            Some("deleteFlow")
+        );
+        assert_eq!(
+            match_path(Method::Get, "/api/admin/flows/flow_x/graph.mmd").map(|r| r.name),
+            Some("flowGraphMermaid")
+        );
+        assert_eq!(match_path(Method::Patch, "/api/admin/flows/flow_x"), None);
+    }
+
+    #[test]
+    fn aidenid_mutations_carry_idempotency_keys() {
+        let agent: Vec<_> = routes_of(Api::AidenId).collect();
+        let consumer: Vec<_> = routes_of(Api::Consumer).collect();
+        assert_eq!(agent.len(), 5);
+        assert_eq!(consumer.len(), 8);
+        for r in agent.iter().chain(&consumer) {
+            assert_eq!(r.idempotency_key, r.mutates, "{}", r.name);
+            assert!(r.safe_to_retry(), "{}: reads, or keyed mutations", r.name);
+        }
+        assert!(agent.iter().all(|r| r.credential == Credential::AgentKey));
+        assert_eq!(
+            match_path(Method::Post, "/v1/identities/ident_1/squash").map(|r| r.name),
+            Some("squashIdentity")
+        );
+        assert!(CONSUMER_VERIFY.is_secret_field("session_token"));
     }
 
     #[test]

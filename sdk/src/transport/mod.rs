@@ -25,7 +25,7 @@ pub use options::RequestOptions;
 pub use retry::{RetryPolicy, is_retryable_status, retry_after};
 pub use sleep::{Sleep, SleepFuture, TokioSleep};
 
-use crate::api::routes::{KeyPlacement, Method, Params, Route};
+use crate::api::routes::{Credential, KeyPlacement, Method, Params, Route};
 use crate::api::{Endpoint, FromResponse};
 use crate::error::{Error, Result, TransportKind};
 use crate::sanitize::{scrub, strip_quoted};
@@ -98,6 +98,7 @@ impl<T> Deref for Response<T> {
 #[must_use]
 pub struct TransportBuilder {
     base_url: String,
+    base_url_set: bool,
     timeout: Duration,
     connect_timeout: Duration,
     retry: RetryPolicy,
@@ -105,12 +106,15 @@ pub struct TransportBuilder {
     user_agent: String,
     sleep: Arc<dyn Sleep>,
     org_api_key: Option<SecretString>,
+    bearer_token: Option<SecretString>,
+    scope: Option<(String, String)>,
 }
 
 impl Default for TransportBuilder {
     fn default() -> Self {
         TransportBuilder {
             base_url: DEFAULT_BASE_URL.to_owned(),
+            base_url_set: false,
             timeout: DEFAULT_TIMEOUT,
             connect_timeout: DEFAULT_CONNECT_TIMEOUT,
             retry: RetryPolicy::default(),
@@ -118,6 +122,8 @@ impl Default for TransportBuilder {
             user_agent: DEFAULT_USER_AGENT.to_owned(),
             sleep: Arc::new(TokioSleep),
             org_api_key: None,
+            bearer_token: None,
+            scope: None,
         }
     }
 }
@@ -126,7 +132,13 @@ impl TransportBuilder {
     /// Base URL (scheme, host, optional path prefix), e.g. a mock server or a proxy.
     pub fn base_url(mut self, url: impl Into<String>) -> Self {
         self.base_url = url.into();
+        self.base_url_set = true;
         self
+    }
+    /// Whether [`Self::base_url`] was called (clients of other APIs pick
+    /// their own default).
+    pub fn has_base_url(&self) -> bool {
+        self.base_url_set
     }
     /// Total timeout of one attempt (default 30 s).
     pub fn timeout(mut self, t: Duration) -> Self {
@@ -166,6 +178,20 @@ impl TransportBuilder {
         self
     }
 
+    /// The token sent as `Authorization: Bearer …` on routes whose
+    /// credential is [`Credential::AdminBearer`] or [`Credential::AgentKey`].
+    pub fn bearer_token(mut self, token: Option<SecretString>) -> Self {
+        self.bearer_token = token;
+        self
+    }
+
+    /// `X-Org-Id` and `X-Project-Id` sent with the bearer token on routes
+    /// whose credential is [`Credential::AgentKey`].
+    pub fn scope(mut self, org_id: impl Into<String>, project_id: impl Into<String>) -> Self {
+        self.scope = Some((org_id.into(), project_id.into()));
+        self
+    }
+
     /// Build the transport.
     pub fn build(self) -> Result<Transport> {
         let base = self.base_url.trim_end_matches('/').to_owned();
@@ -187,6 +213,17 @@ impl TransportBuilder {
         }
         let user_agent = HeaderValue::from_str(&self.user_agent)
             .map_err(|_| Error::Config("user agent is not a valid header value".into()))?;
+        let scope = match self.scope {
+            Some((org, project)) => {
+                let org = HeaderValue::from_str(&org)
+                    .map_err(|_| Error::invalid_input("org_id", "is not a valid header value"))?;
+                let project = HeaderValue::from_str(&project).map_err(|_| {
+                    Error::invalid_input("project_id", "is not a valid header value")
+                })?;
+                Some((org, project))
+            }
+            None => None,
+        };
         let http = match self.http {
             Some(c) => c,
             None => reqwest::Client::builder()
@@ -204,6 +241,8 @@ impl TransportBuilder {
                 user_agent,
                 sleep: self.sleep,
                 org_api_key: self.org_api_key,
+                bearer_token: self.bearer_token,
+                scope,
             }),
         })
     }
@@ -223,6 +262,8 @@ struct Inner {
     user_agent: HeaderValue,
     sleep: Arc<dyn Sleep>,
     org_api_key: Option<SecretString>,
+    bearer_token: Option<SecretString>,
+    scope: Option<(HeaderValue, HeaderValue)>,
 }
 
 impl fmt::Debug for Transport {
@@ -234,6 +275,10 @@ impl fmt::Debug for Transport {
             .field(
                 "org_api_key",
                 &self.inner.org_api_key.as_ref().map(|_| "[REDACTED]"),
+            )
+            .field(
+                "bearer_token",
+                &self.inner.bearer_token.as_ref().map(|_| "[REDACTED]"),
             )
             .finish()
     }
@@ -311,12 +356,16 @@ impl Transport {
                 );
             }
         }
+        let bearer = request.bearer().or(match route.credential {
+            Credential::AdminBearer | Credential::AgentKey => self.inner.bearer_token.as_ref(),
+            _ => None,
+        });
         // Secret values of this request, scrubbed from any server message.
         let secrets: Vec<&str> = params
             .iter()
             .filter(|(k, _)| k.as_str() == "api_key" || route.is_secret_field(k))
             .filter_map(|(_, v)| v.as_str())
-            .chain(request.bearer().map(|b| b.expose_secret()))
+            .chain(bearer.map(|b| b.expose_secret()))
             .chain(self.inner.org_api_key.as_ref().map(|k| k.expose_secret()))
             .collect();
 
@@ -338,7 +387,7 @@ impl Transport {
                     route,
                     &url,
                     body.as_ref(),
-                    request.bearer(),
+                    bearer,
                     idempotency_key.as_deref(),
                     options,
                     timeout,
@@ -396,6 +445,13 @@ impl Transport {
             .header(USER_AGENT, self.inner.user_agent.clone());
         for (name, value) in &options.headers {
             rb = rb.header(name, value);
+        }
+        if route.credential == Credential::AgentKey {
+            if let Some((org, project)) = &self.inner.scope {
+                rb = rb
+                    .header("X-Org-Id", org.clone())
+                    .header("X-Project-Id", project.clone());
+            }
         }
         if let Some(token) = bearer {
             // reqwest marks this header sensitive.
@@ -492,6 +548,97 @@ impl Transport {
                 wait: None,
             },
         }
+    }
+
+    /// Open a long-lived response (a Server-Sent Events stream) for a `GET`
+    /// route: credentials as [`send`](Self::send) places them, the given
+    /// extra headers (`Last-Event-ID`), no total timeout (the connect
+    /// timeout still applies), no retries (the caller reconnects). A
+    /// non-2xx status becomes [`Error::Api`]; a body that is not
+    /// `text/event-stream` becomes [`Error::Decode`]. The body comes back as
+    /// a stream of chunks; a broken connection ends it with
+    /// [`Error::Transport`].
+    pub async fn open_stream<E: Endpoint>(
+        &self,
+        request: &E,
+        headers: &[(&'static str, String)],
+    ) -> Result<impl futures_util::Stream<Item = Result<Vec<u8>>> + Send + 'static + use<E>> {
+        let route = request.route();
+        let params = match serde_json::to_value(request) {
+            Ok(Value::Object(map)) => map,
+            _ => serde_json::Map::new(),
+        };
+        let url = self.url(route, &request.path(), &params)?;
+        let bearer = request.bearer().or(match route.credential {
+            Credential::AdminBearer | Credential::AgentKey => self.inner.bearer_token.as_ref(),
+            _ => None,
+        });
+        let mut rb = self
+            .inner
+            .http
+            .get(url)
+            .header(USER_AGENT, self.inner.user_agent.clone())
+            .header(reqwest::header::ACCEPT, "text/event-stream");
+        if let Some(token) = bearer {
+            rb = rb.bearer_auth(token.expose_secret());
+        }
+        for (name, value) in headers {
+            rb = rb.header(*name, value.as_str());
+        }
+        let route_name = route.name;
+        let resp = rb.send().await.map_err(|e| {
+            let e = e.without_url();
+            let kind = if e.is_connect() {
+                TransportKind::Connect
+            } else {
+                TransportKind::Request
+            };
+            Error::Transport {
+                route: route_name,
+                kind,
+                message: error_chain(&e),
+            }
+        })?;
+        let status = resp.status().as_u16();
+        if !(200..300).contains(&status) {
+            let headers = resp.headers().clone();
+            let bytes = resp.bytes().await.unwrap_or_default();
+            let secrets: Vec<&str> = bearer.map(|b| b.expose_secret()).into_iter().collect();
+            return Err(decode::api_error(
+                route_name, status, &headers, &bytes, &secrets,
+            ));
+        }
+        let is_sse = resp
+            .headers()
+            .get(reqwest::header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|ct| ct.starts_with("text/event-stream"));
+        if !is_sse {
+            return Err(Error::Decode {
+                route: route_name,
+                status,
+                message: "the response is not text/event-stream".into(),
+                request_id: decode::request_id(resp.headers(), None),
+            });
+        }
+        Ok(futures_util::stream::unfold(
+            Some(resp),
+            move |resp| async move {
+                let mut resp = resp?;
+                match resp.chunk().await {
+                    Ok(Some(chunk)) => Some((Ok(chunk.to_vec()), Some(resp))),
+                    Ok(None) => None,
+                    Err(e) => Some((
+                        Err(Error::Transport {
+                            route: route_name,
+                            kind: TransportKind::Body,
+                            message: error_chain(&e.without_url()),
+                        }),
+                        None,
+                    )),
+                }
+            },
+        ))
     }
 
     fn url(

@@ -110,22 +110,41 @@ impl fmt::Display for NodeKind {
 }
 
 /// Canvas position of a node (for editors; ignored by validation).
+/// Whole numbers serialize without a fraction (`200`, not `200.0`), so a
+/// graph round-trips byte for byte as editors send it.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct Position {
     /// X.
+    #[serde(serialize_with = "coordinate")]
     pub x: f64,
     /// Y.
+    #[serde(serialize_with = "coordinate")]
     pub y: f64,
+}
+
+/// Largest magnitude at which every integer is exact in an `f64` (2^53).
+const EXACT_INT: f64 = 9_007_199_254_740_992.0;
+
+fn coordinate<S: serde::Serializer>(v: &f64, s: S) -> Result<S::Ok, S::Error> {
+    if v.fract() == 0.0 && v.abs() <= EXACT_INT {
+        // Exact: the value is a whole number within the f64 integer range.
+        s.serialize_i64(*v as i64)
+    } else {
+        s.serialize_f64(*v)
+    }
 }
 
 /// One node. `config` stays the JSON it was sent as (so it round-trips);
 /// [`Node::typed_config`] reads it for the kinds the document gives a shape.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Node {
     /// Unique id within the graph.
     pub id: String,
     /// Node type.
     #[serde(rename = "type")]
+    #[cfg_attr(feature = "openapi", schema(value_type = String))]
     pub kind: NodeKind,
     /// Per-type configuration.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -229,6 +248,7 @@ impl Node {
 }
 
 /// An edge; `condition` labels the branch (`"true"`/`"false"` after a condition node).
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct Edge {
     /// Source node id.
@@ -241,6 +261,7 @@ pub struct Edge {
 }
 
 /// An edge's endpoints, as validation reports them.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct EdgeRef {
     /// Source node id.
@@ -250,6 +271,7 @@ pub struct EdgeRef {
 }
 
 /// A flow graph: `{"nodes": [...], "edges": [...]}`.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct FlowGraph {
     /// Nodes.

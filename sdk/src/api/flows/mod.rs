@@ -20,13 +20,18 @@
 mod compile;
 mod graph;
 mod mermaid;
+mod requests;
 mod validate;
 mod wire;
 
 pub use compile::{CompiledPlan, Step, Transition};
 pub use graph::{Edge, EdgeRef, FlowGraph, FlowGraphBuilder, Node, NodeConfig, NodeKind, Position};
+pub use requests::{
+    ActivateFlow, CompileFlow, DeactivateFlow, DeleteFlow, FlowGraphMermaid, GetFlow, ListFlows,
+    UpdateFlow, ValidateFlow, flow_path,
+};
 pub use validate::{Issue, IssueCode, ValidationReport};
 pub use wire::{
-    CompileResponse, CreateFlowRequest, Flow, FlowList, FlowStatus, FlowSummary, FlowType,
-    StatusChangeResponse, UpdateFlowRequest, flow_id_for, is_valid_flow_name,
+    CompileResponse, CreateFlowRequest, Flow, FlowCreated, FlowList, FlowStatus, FlowSummary,
+    FlowType, StatusChangeResponse, UpdateFlowRequest, flow_id_for, is_valid_flow_name,
 };

@@ -9,6 +9,7 @@ use serde::{Deserialize, Serialize};
 use super::graph::{EdgeRef, FlowGraph, NodeKind};
 
 /// A validation error or warning code.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 #[non_exhaustive]
@@ -37,7 +38,33 @@ pub enum IssueCode {
     DeadEnd,
 }
 
+impl IssueCode {
+    /// The wire name (`missing_start_node`, …).
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            IssueCode::MissingStartNode => "missing_start_node",
+            IssueCode::MultipleStartNodes => "multiple_start_nodes",
+            IssueCode::UnreachableSuccess => "unreachable_success",
+            IssueCode::InvalidEdge => "invalid_edge",
+            IssueCode::DuplicateNodeId => "duplicate_node_id",
+            IssueCode::UnknownNodeType => "unknown_node_type",
+            IssueCode::InvalidConfig => "invalid_config",
+            IssueCode::ConditionMissingBranch => "condition_missing_branch",
+            IssueCode::CycleWithoutExit => "cycle_without_exit",
+            IssueCode::UnusedNode => "unused_node",
+            IssueCode::DeadEnd => "dead_end",
+        }
+    }
+}
+
+impl std::fmt::Display for IssueCode {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 /// One error or warning.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Issue {
     /// What.
@@ -54,6 +81,7 @@ pub struct Issue {
 
 /// The document's validation response: `valid`, `errors`, `warnings`
 /// (empty lists are left out, as in the document's examples).
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 pub struct ValidationReport {
     /// No errors.

@@ -7,6 +7,7 @@ use serde::{Deserialize, Serialize};
 use super::graph::FlowGraph;
 
 /// What a flow is for.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum FlowType {
@@ -23,6 +24,7 @@ pub enum FlowType {
 }
 
 /// A flow's lifecycle state.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum FlowStatus {
@@ -35,6 +37,7 @@ pub enum FlowStatus {
 }
 
 /// A flow as `list` returns it.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct FlowSummary {
     /// `flow_` + the name with `-` as `_`.
@@ -58,6 +61,7 @@ pub struct FlowSummary {
 }
 
 /// `GET /api/admin/flows` response.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct FlowList {
     /// This page.
@@ -69,6 +73,7 @@ pub struct FlowList {
 }
 
 /// A flow with its graph (`GET /api/admin/flows/:id`).
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Flow {
     /// Summary fields.
@@ -86,7 +91,20 @@ pub struct Flow {
     pub compiled_at: Option<i64>,
 }
 
+/// `POST /api/admin/flows` response: the summary fields and `compiled`,
+/// exactly as the document shows (no graph).
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FlowCreated {
+    /// Summary fields (`status` is `draft`, `version` 1).
+    #[serde(flatten)]
+    pub summary: FlowSummary,
+    /// Always `false` for a new flow.
+    pub compiled: bool,
+}
+
 /// `POST /api/admin/flows` body.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct CreateFlowRequest {
@@ -105,6 +123,7 @@ pub struct CreateFlowRequest {
 }
 
 /// `PUT /api/admin/flows/:id` body: a partial update.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct UpdateFlowRequest {
@@ -120,6 +139,7 @@ pub struct UpdateFlowRequest {
 }
 
 /// `POST /api/admin/flows/:id/compile` response.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CompileResponse {
     /// Flow id.
@@ -133,6 +153,7 @@ pub struct CompileResponse {
 }
 
 /// `POST /api/admin/flows/:id/activate` and `/deactivate` responses.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct StatusChangeResponse {
     /// Flow id.

@@ -1,0 +1,152 @@
+//! `authflow-proxy`: the key-injecting AuthFlow proxy as a binary.
+//!
+//! ```text
+//! AUTHFLOW_API_KEY=af_… authflow-proxy --listen 127.0.0.1:8080 --upstream https://api.authflow.net
+//! authflow-proxy --config proxy.toml --api-key-file /run/secrets/authflow_api_key
+//! ```
+//!
+//! The key is read from `AUTHFLOW_API_KEY` or `--api-key-file`, never from
+//! the command line (it would show in `ps`). The first stdout line is
+//! `listening on http://HOST:PORT`. SIGTERM or Ctrl-C stop accepting and
+//! drain in-flight requests.
+#![forbid(unsafe_code)]
+
+use std::io::Write as _;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use authflow_proxy::{ConfigError, FileConfig, ProxyConfig, ServeOptions, router, serve};
+use clap::Parser;
+use secrecy::SecretString;
+
+/// Key-injecting reverse proxy for the AuthFlow API.
+#[derive(Debug, Parser)]
+#[command(name = "authflow-proxy", version, about)]
+struct Args {
+    /// Address to listen on (port 0 = random) [default: 127.0.0.1:8080].
+    #[arg(long)]
+    listen: Option<SocketAddr>,
+    /// Upstream base URL [default: https://api.authflow.net].
+    #[arg(long)]
+    upstream: Option<String>,
+    /// TOML configuration file (see the crate docs for its fields).
+    #[arg(long)]
+    config: Option<PathBuf>,
+    /// File holding the organization API key (else `AUTHFLOW_API_KEY`).
+    #[arg(long)]
+    api_key_file: Option<PathBuf>,
+}
+
+fn main() -> ExitCode {
+    // Refuse a key on the command line before clap can echo it in an error.
+    if std::env::args().skip(1).any(|a| {
+        let a = a.to_ascii_lowercase();
+        (a.starts_with("--api-key") || a.starts_with("--api_key") || a.starts_with("--key"))
+            && !a.starts_with("--api-key-file")
+    }) {
+        eprintln!(
+            "authflow-proxy: the API key is never taken from the command line (it would be visible in `ps`); set AUTHFLOW_API_KEY or pass --api-key-file"
+        );
+        return ExitCode::from(2);
+    }
+    let args = Args::parse();
+    tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+        )
+        .init();
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("authflow-proxy: cannot start the runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(run(args)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("authflow-proxy: {e}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn read_key(file: Option<&PathBuf>) -> Result<SecretString, ConfigError> {
+    match file {
+        Some(path) => std::fs::read_to_string(path)
+            .map(|s| SecretString::from(s.trim().to_owned()))
+            .map_err(|e| ConfigError::Read {
+                path: path.clone(),
+                reason: e.kind().to_string(),
+            }),
+        None => std::env::var("AUTHFLOW_API_KEY")
+            .ok()
+            .filter(|k| !k.trim().is_empty())
+            .map(|k| SecretString::from(k.trim().to_owned()))
+            .ok_or(ConfigError::MissingKey),
+    }
+}
+
+async fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
+    let file = match &args.config {
+        Some(path) => FileConfig::load(path)?,
+        None => FileConfig::default(),
+    };
+    let key = read_key(args.api_key_file.as_ref().or(file.api_key_file.as_ref()))?;
+    let upstream = args
+        .upstream
+        .or_else(|| file.upstream.clone())
+        .unwrap_or_else(|| authflow_proxy::config::DEFAULT_UPSTREAM.to_owned());
+    let config = file.apply(ProxyConfig::builder(upstream, key)).build()?;
+    let options = ServeOptions {
+        header_limit: config.header_limit(),
+        ..ServeOptions::default()
+    };
+    let upstream = config.upstream().to_owned();
+    let app = router(config)?;
+    let listen = args
+        .listen
+        .or(file.listen)
+        .unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], 8080)));
+    let listener = tokio::net::TcpListener::bind(listen)
+        .await
+        .map_err(|e| format!("cannot listen on {listen}: {e}"))?;
+    let addr = listener.local_addr()?;
+    {
+        // Nobody reading stdout any more is no reason to stop serving.
+        let mut out = std::io::stdout().lock();
+        let _ = writeln!(out, "listening on http://{addr}").and_then(|()| out.flush());
+    }
+    tracing::info!(%addr, %upstream, "authflow-proxy started");
+    serve(listener, app, options, shutdown_signal()).await;
+    tracing::info!("authflow-proxy stopped");
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = term => {},
+    }
+    tracing::info!("shutting down: draining in-flight requests");
+}

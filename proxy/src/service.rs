@@ -1,0 +1,483 @@
+//! The forwarding service: [`ProxyLayer`] and [`Proxy`].
+
+use std::convert::Infallible;
+use std::future::Future;
+use std::net::{IpAddr, SocketAddr};
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+use std::time::Instant;
+
+use authflow::api::routes::{KeyPlacement, Params, Route};
+use axum::Router;
+use axum::body::Body;
+use axum::extract::ConnectInfo;
+use axum::http::{HeaderValue, Request, Response, StatusCode, Version, header};
+use axum::routing::get;
+use bytes::Bytes;
+use http_body_util::{BodyExt, LengthLimitError, Limited};
+use hyper::body::Body as HttpBody;
+use secrecy::ExposeSecret;
+use tower::{Layer, Service};
+
+use crate::config::{ConfigError, ProxyConfig};
+use crate::error::ProxyError;
+use crate::headers::{
+    check_request_headers, client_ip, set_forwarded, strip_hop_by_hop, upstream_request_headers,
+};
+use crate::inject::{rewrite_body, rewrite_query};
+use crate::metrics::Metrics;
+use crate::ratelimit::RateLimiter;
+use crate::scrub::{KeyScrubber, redact_query};
+use crate::target;
+use crate::{cookie, cors};
+
+/// Boxed error of request bodies.
+pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
+
+type BoxFuture<T, E> = Pin<Box<dyn Future<Output = Result<T, E>> + Send>>;
+
+pub(crate) struct Shared {
+    pub(crate) config: ProxyConfig,
+    client: reqwest::Client,
+    pub(crate) scrubber: KeyScrubber,
+    pub(crate) metrics: Metrics,
+    limiter: Option<RateLimiter>,
+}
+
+/// A [`Layer`] that answers every request under `/auth` (and every
+/// absolute-form or `//host` target) by forwarding it to the upstream when it
+/// is one of the 20 AuthFlow routes of the route table — with the configured
+/// key injected where the table says — or with the error envelope otherwise.
+/// Other requests go to the wrapped service.
+///
+/// ```no_run
+/// use authflow_proxy::{ProxyConfig, ProxyLayer};
+/// use axum::{Router, routing::get};
+/// use secrecy::SecretString;
+///
+/// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// let key = SecretString::from(std::env::var("AUTHFLOW_API_KEY")?);
+/// let config = ProxyConfig::builder("https://api.authflow.net", key).build()?;
+/// let app: Router = Router::new()
+///     .route("/", get(|| async { "my app" }))
+///     .layer(ProxyLayer::new(config)?);
+/// # let _ = app; Ok(()) }
+/// ```
+#[derive(Clone)]
+pub struct ProxyLayer {
+    shared: Arc<Shared>,
+}
+
+impl std::fmt::Debug for ProxyLayer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ProxyLayer")
+            .field("config", &self.shared.config)
+            .finish_non_exhaustive()
+    }
+}
+
+impl ProxyLayer {
+    /// Build the layer (and its pooled upstream client).
+    pub fn new(config: ProxyConfig) -> Result<Self, ConfigError> {
+        let client = reqwest::Client::builder()
+            .connect_timeout(config.connect_timeout)
+            .timeout(config.request_timeout)
+            .redirect(reqwest::redirect::Policy::none())
+            .no_proxy()
+            .tcp_nodelay(true)
+            .pool_idle_timeout(std::time::Duration::from_secs(60))
+            .build()
+            .map_err(|_| ConfigError::Client)?;
+        let scrubber = KeyScrubber::new(&config.api_key);
+        let limiter = config.rate_limit.map(RateLimiter::new);
+        Ok(Self {
+            shared: Arc::new(Shared {
+                config,
+                client,
+                scrubber,
+                metrics: Metrics::default(),
+                limiter,
+            }),
+        })
+    }
+
+    /// The standalone service: the proxy with a 404-envelope fallback.
+    pub fn service(&self) -> ProxyService {
+        Proxy {
+            shared: self.shared.clone(),
+            inner: NotFound,
+        }
+    }
+
+    /// The proxy's metrics.
+    pub fn metrics(&self) -> &Metrics {
+        &self.shared.metrics
+    }
+
+    /// A complete app: `GET /healthz`, `GET /metrics` (Prometheus) and the
+    /// proxy for everything else, with the CORS allow-list when configured.
+    pub fn router(&self) -> Router {
+        let shared = self.shared.clone();
+        let router = Router::new()
+            .route("/healthz", get(|| async { "ok\n" }))
+            .route(
+                "/metrics",
+                get(move || {
+                    let text = shared.metrics.render();
+                    async move {
+                        (
+                            [(
+                                header::CONTENT_TYPE,
+                                "text/plain; version=0.0.4; charset=utf-8",
+                            )],
+                            text,
+                        )
+                    }
+                }),
+            )
+            .fallback_service(self.service());
+        match cors::layer(&self.shared.config) {
+            Some(cors) => router.layer(cors),
+            None => router,
+        }
+    }
+}
+
+impl<S> Layer<S> for ProxyLayer {
+    type Service = Proxy<S>;
+    fn layer(&self, inner: S) -> Proxy<S> {
+        Proxy {
+            shared: self.shared.clone(),
+            inner,
+        }
+    }
+}
+
+/// The proxy service (see [`ProxyLayer`]), wrapping `S` for the requests it
+/// does not claim.
+#[derive(Clone)]
+pub struct Proxy<S> {
+    shared: Arc<Shared>,
+    inner: S,
+}
+
+impl<S> std::fmt::Debug for Proxy<S> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Proxy").finish_non_exhaustive()
+    }
+}
+
+/// The standalone proxy service: unclaimed requests get a 404 envelope.
+pub type ProxyService = Proxy<NotFound>;
+
+/// Whether the proxy answers this request itself: `/auth` and anything under
+/// it — including disguised forms like `/auth%2f..`, `/auth..` or `/auth\` —
+/// but not `/authors`; `//host/…` paths; absolute-form HTTP/1 targets.
+fn claims<B>(req: &Request<B>) -> bool {
+    let path = req.uri().path();
+    let under_auth = path.strip_prefix("/auth").is_some_and(|rest| {
+        rest.bytes()
+            .next()
+            .is_none_or(|b| !(b.is_ascii_alphanumeric() || b == b'-' || b == b'_'))
+    });
+    under_auth
+        || path.starts_with("//")
+        || (req.version() < Version::HTTP_2 && req.uri().authority().is_some())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn claimed_paths() {
+        let claim = |t: &str| claims(&Request::get(t).body(()).expect("request"));
+        for t in [
+            "/auth",
+            "/auth/login",
+            "/auth%2f..",
+            "/auth../x",
+            "//evil/auth",
+            "http://evil/x",
+        ] {
+            assert!(claim(t), "{t}");
+        }
+        for t in ["/", "/authors", "/auth-ui", "/healthz", "/app/auth/login"] {
+            assert!(!claim(t), "{t}");
+        }
+    }
+}
+
+impl<S, B> Service<Request<B>> for Proxy<S>
+where
+    S: Service<Request<B>, Response = Response<Body>> + Clone + Send + 'static,
+    S::Future: Send + 'static,
+    B: HttpBody<Data = Bytes> + Send + 'static,
+    B::Error: Into<BoxError>,
+{
+    type Response = Response<Body>;
+    type Error = S::Error;
+    type Future = BoxFuture<Response<Body>, S::Error>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), S::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, req: Request<B>) -> Self::Future {
+        if claims(&req) {
+            let shared = self.shared.clone();
+            Box::pin(async move { Ok(shared.handle(req).await) })
+        } else {
+            let clone = self.inner.clone();
+            let mut inner = std::mem::replace(&mut self.inner, clone);
+            Box::pin(inner.call(req))
+        }
+    }
+}
+
+/// Fallback of [`ProxyService`]: 404 envelope.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct NotFound;
+
+impl<B> Service<Request<B>> for NotFound {
+    type Response = Response<Body>;
+    type Error = Infallible;
+    type Future = std::future::Ready<Result<Response<Body>, Infallible>>;
+    fn poll_ready(&mut self, _: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
+        Poll::Ready(Ok(()))
+    }
+    fn call(&mut self, req: Request<B>) -> Self::Future {
+        let id = new_request_id();
+        std::future::ready(Ok(ProxyError::not_found().render(&id, req.uri().path())))
+    }
+}
+
+pub(crate) fn new_request_id() -> String {
+    format!("req_{}", uuid::Uuid::new_v4().simple())
+}
+
+fn is_upstream_error(e: &ProxyError) -> bool {
+    e.code.starts_with("dependency_")
+}
+
+impl Shared {
+    async fn handle<B>(self: Arc<Self>, req: Request<B>) -> Response<Body>
+    where
+        B: HttpBody<Data = Bytes> + Send + 'static,
+        B::Error: Into<BoxError>,
+    {
+        let started = Instant::now();
+        self.metrics.start();
+        let request_id = new_request_id();
+        let method = req.method().clone();
+        let log_path = self.scrubber.scrub_str(req.uri().path());
+        // Redacting the query costs a parse: only when the access log is on.
+        let log_query = if tracing::enabled!(target: "authflow_proxy::access", tracing::Level::INFO)
+        {
+            redact_query(req.uri().query(), &self.scrubber)
+        } else {
+            String::new()
+        };
+        let peer = req
+            .extensions()
+            .get::<ConnectInfo<SocketAddr>>()
+            .map(|c| c.0.ip());
+        let client = client_ip(req.headers(), peer, &self.config.trusted_proxies);
+        let mut route = None;
+        let result = self
+            .forward(req, &request_id, peer, client, &mut route)
+            .await;
+        let mut res = match result {
+            Ok(res) => res,
+            Err(e) => {
+                if is_upstream_error(&e) {
+                    self.metrics.upstream_error(e.code);
+                    tracing::warn!(target: "authflow_proxy::upstream", request_id = %request_id, kind = e.code, "upstream failure");
+                }
+                e.render(&request_id, &log_path)
+            }
+        };
+        if let Ok(v) = HeaderValue::from_str(&request_id) {
+            res.headers_mut().insert("x-request-id", v);
+        }
+        let elapsed = started.elapsed();
+        let name = route.map_or("unmatched", |r| r.name);
+        self.metrics.finish(name, res.status().as_u16(), elapsed);
+        tracing::info!(
+            target: "authflow_proxy::access",
+            request_id = %request_id,
+            client = %client.map(|c| c.to_string()).unwrap_or_default(),
+            method = %method,
+            path = %log_path,
+            query = %log_query,
+            route = name,
+            status = res.status().as_u16(),
+            latency_ms = elapsed.as_secs_f64() * 1000.0,
+        );
+        res
+    }
+
+    async fn forward<B>(
+        &self,
+        req: Request<B>,
+        request_id: &str,
+        peer: Option<IpAddr>,
+        client: Option<IpAddr>,
+        route_out: &mut Option<&'static Route>,
+    ) -> Result<Response<Body>, ProxyError>
+    where
+        B: HttpBody<Data = Bytes> + Send + 'static,
+        B::Error: Into<BoxError>,
+    {
+        let route = target::resolve(req.method(), req.uri(), req.version())?;
+        *route_out = Some(route);
+        check_request_headers(req.headers(), req.version(), self.config.header_limit)?;
+        if let (Some(limiter), Some(ip)) = (&self.limiter, client) {
+            limiter.check(ip).map_err(ProxyError::rate_limited)?;
+        }
+        let session = match &self.config.cookie {
+            Some(mode) => cookie::before(mode, route, req.headers())?,
+            None => None,
+        };
+
+        let (parts, body) = req.into_parts();
+        let key = self.config.api_key.expose_secret();
+        let placement = route.api_key_placement();
+        let (query, body) = match route.params {
+            Params::Query => {
+                let mut q = rewrite_query(
+                    parts.uri.query(),
+                    (placement == KeyPlacement::Query).then_some(key),
+                );
+                if let Some(s) = &session {
+                    q = cookie::inject_query(route, &q, s);
+                }
+                (q, None)
+            }
+            Params::JsonBody => {
+                let declared = parts
+                    .headers
+                    .get(header::CONTENT_LENGTH)
+                    .and_then(|v| v.to_str().ok())
+                    .and_then(|v| v.parse::<u64>().ok());
+                if declared.is_some_and(|n| n > self.config.body_limit as u64) {
+                    return Err(ProxyError::payload_too_large());
+                }
+                let bytes = Limited::new(body, self.config.body_limit)
+                    .collect()
+                    .await
+                    .map_err(|e| {
+                        if e.downcast_ref::<LengthLimitError>().is_some() {
+                            ProxyError::payload_too_large()
+                        } else {
+                            ProxyError::bad_request("Unreadable request body")
+                        }
+                    })?
+                    .to_bytes();
+                let bytes = match &session {
+                    Some(s) => cookie::inject_body(route, &bytes, s)?,
+                    None => bytes,
+                };
+                let body = rewrite_body(&bytes, (placement == KeyPlacement::Body).then_some(key))?;
+                (String::new(), Some(body))
+            }
+        };
+
+        let mut url =
+            String::with_capacity(self.config.upstream.len() + route.path.len() + query.len() + 1);
+        url.push_str(&self.config.upstream);
+        url.push_str(route.path);
+        if !query.is_empty() {
+            url.push('?');
+            url.push_str(&query);
+        }
+        let mut headers = upstream_request_headers(&parts.headers);
+        set_forwarded(
+            &mut headers,
+            &parts.headers,
+            peer,
+            &self.config.trusted_proxies,
+            &self.config.forwarded_proto,
+        );
+        if let Ok(v) = HeaderValue::from_str(request_id) {
+            headers.insert("x-request-id", v);
+        }
+        if let Some(s) = &session {
+            cookie::inject_headers(route, &mut headers, s);
+        }
+        let mut rb = self
+            .client
+            .request(parts.method.clone(), url.as_str())
+            .headers(headers);
+        if let Some(b) = body {
+            rb = rb.header(header::CONTENT_TYPE, "application/json").body(b);
+        }
+        drop(url);
+        let upstream = rb.send().await.map_err(classify)?;
+        self.respond(route, upstream, &parts.headers).await
+    }
+
+    async fn respond(
+        &self,
+        route: &'static Route,
+        mut upstream: reqwest::Response,
+        request_headers: &axum::http::HeaderMap,
+    ) -> Result<Response<Body>, ProxyError> {
+        let status = upstream.status();
+        let mut headers = std::mem::take(upstream.headers_mut());
+        let mut buf: Vec<u8> = Vec::new();
+        while let Some(chunk) = upstream.chunk().await.map_err(classify)? {
+            if buf.len() + chunk.len() > self.config.response_limit {
+                return Err(ProxyError::dependency_failed());
+            }
+            buf.extend_from_slice(&chunk);
+        }
+        strip_hop_by_hop(&mut headers);
+        headers.remove(header::CONTENT_LENGTH);
+        if let Some(loc) = headers.get(header::LOCATION) {
+            let lower = loc.as_bytes().to_ascii_lowercase();
+            if self.scrubber.contains(&lower)
+                || contains(&lower, b"api_key")
+                || contains(&lower, b"api%5fkey")
+            {
+                tracing::warn!(target: "authflow_proxy::upstream", "upstream redirect carried the key; refused");
+                return Err(ProxyError::dependency_failed());
+            }
+        }
+        if self.scrubber.scrub_headers(&mut headers) {
+            tracing::warn!(target: "authflow_proxy::upstream", "upstream response header carried the key; replaced");
+        }
+        let mut body = match self.scrubber.replace(&buf) {
+            Some(clean) => {
+                tracing::warn!(target: "authflow_proxy::upstream", "upstream response body carried the key; replaced");
+                Bytes::from(clean)
+            }
+            None => Bytes::from(buf),
+        };
+        if let Some(mode) = &self.config.cookie {
+            body = cookie::after(mode, route, status, &mut headers, body, request_headers);
+        }
+        let mut res = Response::new(Body::from(body));
+        *res.status_mut() =
+            StatusCode::from_u16(status.as_u16()).unwrap_or(StatusCode::BAD_GATEWAY);
+        *res.headers_mut() = headers;
+        Ok(res)
+    }
+}
+
+fn contains(hay: &[u8], needle: &[u8]) -> bool {
+    hay.windows(needle.len()).any(|w| w == needle)
+}
+
+/// Classify an upstream failure where it happens; the error itself (whose
+/// `Display` would carry the URL and so the key) is dropped.
+fn classify(e: reqwest::Error) -> ProxyError {
+    if e.is_connect() {
+        ProxyError::dependency_unavailable()
+    } else if e.is_timeout() {
+        ProxyError::dependency_timeout()
+    } else {
+        ProxyError::dependency_failed()
+    }
+}
