@@ -5,8 +5,8 @@
 //!   (read-only key writing), 403 `scope_mismatch` (X-Org-Id/X-Project-Id),
 //!   every one in the seed's envelope and decoded by the SDK into
 //!   `Error::Api` without the key in `Display`/`Debug`;
-//! - identities: create (201, documented shape, `expires_at` = `created_at`
-//!   + TTL), get, list and the auto-paging stream over 45 identities,
+//! - identities: create (201, documented shape, `expires_at` is `created_at`
+//!   plus the TTL), get, list and the auto-paging stream over 45 identities,
 //!   squash (409 the second time), 404 for unknown ids and for other scopes,
 //!   expiry on the mock clock;
 //! - idempotency: missing key, replay (also with reordered JSON keys),
@@ -1294,4 +1294,61 @@ async fn oversized_and_odd_requests_never_5xx() {
     .await;
     assert_eq!(r.status, 405, "{}", r.json);
     assert_eq!(total(&wire, &seed).await, 0);
+}
+
+#[tokio::test]
+async fn key_scope_is_the_credential_not_its_spelling() {
+    let server = MockServer::start().await.unwrap();
+    let wire = Wire::new(&server);
+    let seed = server.agent_key();
+    let mut answers = Vec::new();
+    for auth in [
+        format!("Bearer {}", seed.key.expose_secret()),
+        format!("bearer  {}", seed.key.expose_secret()),
+        format!("BEARER {}", seed.key.expose_secret()),
+    ] {
+        let r = Raw::from(
+            wire.bare(Method::POST, "/v1/identities")
+                .header("Authorization", auth)
+                .header("X-Org-Id", &seed.org_id)
+                .header("X-Project-Id", &seed.project_id)
+                .header("Idempotency-Key", "spelling")
+                .json(&json!({"label": "same-caller"}))
+                .send()
+                .await
+                .unwrap(),
+        )
+        .await;
+        assert_eq!(r.status, 201, "{}", r.json);
+        answers.push(r);
+    }
+    assert!(!answers[0].replayed() && answers[1].replayed() && answers[2].replayed());
+    assert!(answers.iter().all(|a| a.bytes == answers[0].bytes));
+    assert_eq!(total(&wire, &seed).await, 1);
+}
+
+/// Every error of the AIdenID API is the envelope — also an injected fault
+/// and an oversized body, which the journal/fault middleware answers before
+/// the AIdenID handlers run (today with AuthFlow's `{"message"}` body).
+#[tokio::test]
+#[ignore = "mock bug: control.rs answers injected faults and oversized bodies on /v1 routes with {message}, not the envelope"]
+async fn middleware_errors_use_the_envelope_too() {
+    let server = MockServer::start().await.unwrap();
+    let wire = Wire::new(&server);
+    let seed = server.agent_key();
+    reqwest::Client::new()
+        .post(format!("{}/__mock/faults", server.base_url()))
+        .json(&json!({"route": "listIdentities", "status": 503, "times": 1}))
+        .send()
+        .await
+        .unwrap();
+    let r = wire.get(&seed, "/v1/identities").await;
+    assert_eq!(r.status, 503);
+    assert_eq!(r.json["error"]["code"], "injected_fault", "{}", r.json);
+    assert_eq!(r.json["retryable"], json!(true), "{}", r.json);
+
+    let huge = format!(r#"{{"label":"{}"}}"#, "a".repeat(100 * 1024));
+    let r = wire.post(&seed, "/v1/identities", "huge", &huge).await;
+    assert_eq!(r.status, 413);
+    assert_eq!(r.json["error"]["code"], "payload_too_large", "{}", r.json);
 }

@@ -18,7 +18,8 @@
 //!   through the proxy, for the latency the proxy adds.
 //! - RSS: peak resident set (`VmHWM`) of each proxy's processes.
 //!
-//! Targets missing from the machine (node packages, nginx) are skipped.
+//! Targets missing from the machine (node packages, nginx) are skipped;
+//! `PROXY_BENCH_ONLY=authflow|express|nginx` runs one contender.
 
 use std::io::{BufRead, BufReader};
 use std::net::{SocketAddr, TcpListener as StdListener};
@@ -273,8 +274,9 @@ fn peak_rss_kib(pid: u32) -> u64 {
     total
 }
 
-/// Read one HTTP/1.1 response; returns its status.
-async fn read_response(s: &mut TcpStream, buf: &mut Vec<u8>) -> std::io::Result<u16> {
+/// Read one HTTP/1.1 response; returns its status and whether the server
+/// closes the connection after it.
+async fn read_response(s: &mut TcpStream, buf: &mut Vec<u8>) -> std::io::Result<(u16, bool)> {
     let eof = || std::io::Error::from(std::io::ErrorKind::UnexpectedEof);
     let mut chunk = [0u8; 8192];
     let head_end = loop {
@@ -297,6 +299,7 @@ async fn read_response(s: &mut TcpStream, buf: &mut Vec<u8>) -> std::io::Result<
         .lines()
         .find_map(|l| l.strip_prefix("content-length:"))
         .and_then(|v| v.trim().parse::<usize>().ok());
+    let close = head.contains("\r\nconnection: close");
     buf.drain(..head_end);
     match len {
         Some(len) => {
@@ -345,7 +348,7 @@ async fn read_response(s: &mut TcpStream, buf: &mut Vec<u8>) -> std::io::Result<
         },
         None => {}
     }
-    Ok(status)
+    Ok((status, close))
 }
 
 struct Outcome {
@@ -401,26 +404,48 @@ async fn load(
                     next += iv;
                 }
                 let t0 = Instant::now();
-                let ok = match stream.write_all(&request).await {
+                let mut ok = match stream.write_all(&request).await {
                     Ok(()) => read_response(&mut stream, &mut buf).await,
                     Err(e) => Err(e),
                 };
+                if ok.is_err() && buf.is_empty() {
+                    // The server closed an idle keep-alive connection before
+                    // reading the request: reconnect and send it again.
+                    if let Ok(s) = TcpStream::connect(addr).await {
+                        stream = s;
+                        let _ = stream.set_nodelay(true);
+                        ok = match stream.write_all(&request).await {
+                            Ok(()) => read_response(&mut stream, &mut buf).await,
+                            Err(e) => Err(e),
+                        };
+                    }
+                }
                 let took = t0.elapsed();
                 let counted = measuring.load(Ordering::Relaxed);
-                match ok {
-                    Ok(200) => {
-                        if counted {
-                            samples.push(took);
+                let reconnect = match ok {
+                    Ok((status, close)) => {
+                        if status == 200 {
+                            if counted {
+                                samples.push(took);
+                            }
+                        } else {
+                            errors += u64::from(counted);
                         }
+                        close
                     }
-                    Ok(_) => errors += u64::from(counted),
                     Err(_) => {
                         errors += u64::from(counted);
-                        buf.clear();
-                        match TcpStream::connect(addr).await {
-                            Ok(s) => stream = s,
-                            Err(_) => break,
+                        true
+                    }
+                };
+                if reconnect {
+                    buf.clear();
+                    match TcpStream::connect(addr).await {
+                        Ok(s) => {
+                            stream = s;
+                            let _ = stream.set_nodelay(true);
                         }
+                        Err(_) => break,
                     }
                 }
             }
@@ -453,6 +478,8 @@ async fn load(
 fn main() {
     let secs = env_num("PROXY_BENCH_SECS", 5);
     let conns = env_num("PROXY_BENCH_CONNS", 32) as usize;
+    // PROXY_BENCH_ONLY=authflow|express|nginx: one contender (for profiling).
+    let only = std::env::var("PROXY_BENCH_ONLY").ok();
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(1)
         .enable_all()
@@ -484,6 +511,9 @@ fn main() {
     let mut proxy_addr = None;
     let mut _keep = Vec::new();
     for (name, start) in targets {
+        if only.as_deref().is_some_and(|o| !name.starts_with(o)) {
+            continue;
+        }
         let Some((proc, addr)) = start(upstream) else {
             continue;
         };

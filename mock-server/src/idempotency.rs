@@ -155,7 +155,14 @@ pub(crate) async fn layer(State(state): State<AppState>, req: Request, next: Nex
         .headers()
         .get(header::AUTHORIZATION)
         .map(|v| {
-            let h = sha256(&String::from_utf8_lossy(v.as_bytes()));
+            // The credential, not its spelling: `Bearer X` and `bearer  X`
+            // authenticate the same caller, so they share one scope.
+            let raw = String::from_utf8_lossy(v.as_bytes());
+            let credential = match raw.trim().split_once(' ') {
+                Some((scheme, token)) if scheme.eq_ignore_ascii_case("bearer") => token.trim(),
+                _ => raw.trim(),
+            };
+            let h = sha256(credential);
             h.iter().map(|b| format!("{b:02x}")).collect::<String>()
         })
         .unwrap_or_else(|| "anonymous".into());

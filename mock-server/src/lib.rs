@@ -32,8 +32,10 @@
 
 pub mod aidenid;
 pub mod authflow;
+pub mod breaker;
 pub mod clock;
 pub mod control;
+pub mod demo;
 pub mod envelope;
 pub mod error;
 pub mod flows;
@@ -174,6 +176,7 @@ pub struct MockServerBuilder {
     inbox_domain: String,
     sse_heartbeat: std::time::Duration,
     smtp: Option<SocketAddr>,
+    breaker: Option<Arc<dyn ::authflow::breaker::BreakerStore>>,
 }
 
 impl fmt::Debug for dyn Store {
@@ -197,6 +200,7 @@ impl Default for MockServerBuilder {
             inbox_domain: "inbox.aidenid.test".into(),
             sse_heartbeat: aidenid::inbox::HEARTBEAT,
             smtp: None,
+            breaker: None,
         }
     }
 }
@@ -279,6 +283,15 @@ impl MockServerBuilder {
         self
     }
 
+    /// The run engine's circuit-breaker store (default: SQLite in a
+    /// temporary file, on the mock clock, threshold 5 failures, open 30 s).
+    /// Give a Redis store to share breakers between mock processes, or a
+    /// failing one to test fail-closed behaviour.
+    pub fn breaker_store(mut self, store: Arc<dyn ::authflow::breaker::BreakerStore>) -> Self {
+        self.breaker = Some(store);
+        self
+    }
+
     /// Build the state without listening (for `oneshot` tests and embedding).
     pub fn build_state(self) -> Result<AppState, StartError> {
         let orgs = if self.orgs.is_empty() {
@@ -298,6 +311,24 @@ impl MockServerBuilder {
             Some(k) => k,
             None => SigningKey::process_default()?,
         };
+        let (breaker, breaker_file) = match self.breaker {
+            Some(b) => (b, None),
+            None => {
+                let file = breaker::TempFile::new("authflow-mock-breaker");
+                let store = ::authflow::breaker::SqliteStore::open(&file.0)
+                    .map_err(|e| StartError::Seed(format!("breaker store: {e}")))?
+                    .with_clock(breaker::clock_of(&self.clock));
+                (
+                    Arc::new(store) as Arc<dyn ::authflow::breaker::BreakerStore>,
+                    Some(file),
+                )
+            }
+        };
+        let target_client = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .connect_timeout(std::time::Duration::from_secs(5))
+            .build()
+            .map_err(|e| StartError::Seed(format!("HTTP client: {}", e.without_url())))?;
         let state = AppState {
             inner: Arc::new(Inner {
                 store: self.store.unwrap_or_else(|| Arc::new(MemoryStore::new())),
@@ -323,6 +354,9 @@ impl MockServerBuilder {
                 ),
                 idempotency: Default::default(),
                 sse_heartbeat: self.sse_heartbeat,
+                target_client,
+                breaker,
+                _breaker_file: breaker_file,
             }),
         };
         state.seed_orgs();
@@ -471,6 +505,8 @@ pub fn app(state: AppState) -> Router {
             post(aidenid::consumer::complete_checkout),
         )
         .route("/__mock/inbound", post(control::inbound))
+        .route("/__mock/demo/forgot-password", post(demo::forgot_password))
+        .route("/__mock/demo/invite", post(demo::invite))
         .method_not_allowed_fallback(method_not_allowed)
         .fallback(not_found)
         .layer(axum::middleware::from_fn_with_state(

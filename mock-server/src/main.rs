@@ -48,6 +48,16 @@ struct Args {
     #[arg(long, value_name = "ADDR")]
     smtp_listen: Option<SocketAddr>,
 
+    /// Keep the run engine's circuit breakers in this SQLite file (shared by
+    /// every process on the host that uses it). Default: a temporary file.
+    #[arg(long, value_name = "FILE", conflicts_with = "breaker_redis")]
+    breaker_sqlite: Option<PathBuf>,
+
+    /// Keep the run engine's circuit breakers in Redis (shared across
+    /// hosts), e.g. redis://127.0.0.1:6379/0.
+    #[arg(long, value_name = "URL")]
+    breaker_redis: Option<String>,
+
     /// Domain of AIdenID identity addresses.
     #[arg(long, default_value = "inbox.aidenid.test")]
     inbox_domain: String,
@@ -154,6 +164,18 @@ async fn run(args: Args) -> Result<(), String> {
             PasswordHashing::Standard
         });
     builder = builder.inbox_domain(&args.inbox_domain);
+    if let Some(path) = &args.breaker_sqlite {
+        let store = authflow::breaker::SqliteStore::open(path)
+            .map_err(|e| format!("--breaker-sqlite {}: {e}", path.display()))?;
+        builder = builder.breaker_store(std::sync::Arc::new(store));
+    }
+    if let Some(url) = &args.breaker_redis {
+        let store = authflow::breaker::RedisStore::connect(url)
+            .await
+            // The URL may carry a password: the message never shows it.
+            .map_err(|_| "--breaker-redis: cannot connect to that Redis".to_owned())?;
+        builder = builder.breaker_store(std::sync::Arc::new(store));
+    }
     if let Some(addr) = args.smtp_listen {
         builder = builder.smtp_listen(addr);
     }

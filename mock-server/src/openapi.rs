@@ -463,6 +463,10 @@ fn aidenid_paths(paths: &mut Map<String, Value>, s: &mut BTreeMap<String, Value>
     let notifications = add::<NotificationList>(s);
     let upgrade = add::<UpgradeResponse>(s);
     let event = add::<InboxEventData>(s);
+    let run = add::<authflow::api::reliability::Run>(s);
+    let runs = add::<authflow::api::reliability::RunList>(s);
+    let run_req = add::<authflow::api::reliability::CreateRunRequest>(s);
+    let secret = add::<authflow::api::reliability::RunSecret>(s);
     s.insert(
         "LabelRequest".into(),
         json!({ "type": "object", "required": ["label"], "additionalProperties": false,
@@ -488,6 +492,15 @@ fn aidenid_paths(paths: &mut Map<String, Value>, s: &mut BTreeMap<String, Value>
             "listIdentities" => (200, json_of(&identities), None, &[400, 401, 403]),
             "squashIdentity" => (200, json_of(&identity), None, &[400, 401, 403, 404, 409]),
             "listIdentityMessages" => (200, json_of(&messages), None, &[400, 401, 403, 404]),
+            "createPasswordResetRun" | "createInviteRun" => (
+                201,
+                json_of(&run),
+                Some(&run_req),
+                &[400, 401, 403, 404, 409, 503],
+            ),
+            "getRun" => (200, json_of(&run), None, &[401, 403, 404]),
+            "listRuns" => (200, json_of(&runs), None, &[400, 401, 403]),
+            "getRunSecret" => (200, json_of(&secret), None, &[401, 403, 404, 409]),
             "consumerSignup" => (200, json_of(&sent), Some(&email_req), &[400, 409]),
             "consumerLogin" => (200, json_of(&sent), Some(&email_req), &[400, 404, 409]),
             "consumerVerify" => (200, json_of(&session), Some(&verify), &[400, 401, 409]),
@@ -532,6 +545,9 @@ fn aidenid_paths(paths: &mut Map<String, Value>, s: &mut BTreeMap<String, Value>
         let mut params = Vec::new();
         if r.path.contains("{id}") {
             params.push(json!({ "name": "id", "in": "path", "required": true, "schema": { "type": "string" } }));
+        }
+        if r.fields.iter().any(|f| f.name == "status") {
+            params.push(json!({ "name": "status", "in": "query", "required": false, "schema": { "$ref": "#/components/schemas/RunStatus" } }));
         }
         if r.fields.iter().any(|f| f.name == "limit") {
             params.extend(page_params());

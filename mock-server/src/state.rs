@@ -109,6 +109,12 @@ pub(crate) struct Inner {
     pub idempotency: crate::idempotency::IdempotencyStore,
     /// Heartbeat interval of the inbox stream.
     pub sse_heartbeat: std::time::Duration,
+    /// The HTTP client runs call targets with (no redirects followed).
+    pub target_client: reqwest::Client,
+    /// The run engine's circuit-breaker store.
+    pub breaker: std::sync::Arc<dyn authflow::breaker::BreakerStore>,
+    /// The default SQLite breaker file (removed with the state).
+    pub _breaker_file: Option<crate::breaker::TempFile>,
 }
 
 impl AppState {

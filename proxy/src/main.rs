@@ -16,7 +16,7 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use authflow_proxy::{ConfigError, FileConfig, ProxyConfig, ServeOptions, router, serve};
+use authflow_proxy::{ConfigError, FileConfig, ProxyConfig, ProxyLayer, ServeOptions, serve};
 use clap::Parser;
 use secrecy::SecretString;
 
@@ -36,6 +36,10 @@ struct Args {
     /// File holding the organization API key (else `AUTHFLOW_API_KEY`).
     #[arg(long)]
     api_key_file: Option<PathBuf>,
+    /// Worker threads, each a single-threaded runtime with its own upstream
+    /// connection pool [default: one per CPU].
+    #[arg(long)]
+    workers: Option<usize>,
 }
 
 fn main() -> ExitCode {
@@ -58,17 +62,7 @@ fn main() -> ExitCode {
                 .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
         )
         .init();
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-    {
-        Ok(rt) => rt,
-        Err(e) => {
-            eprintln!("authflow-proxy: cannot start the runtime: {e}");
-            return ExitCode::FAILURE;
-        }
-    };
-    match runtime.block_on(run(args)) {
+    match run(args) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("authflow-proxy: {e}");
@@ -93,7 +87,10 @@ fn read_key(file: Option<&PathBuf>) -> Result<SecretString, ConfigError> {
     }
 }
 
-async fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
+/// Thread-per-core: every worker thread runs a single-threaded runtime that
+/// accepts on the shared listener and owns its upstream connection pool, so a
+/// request never hops threads (metrics and rate-limit buckets are shared).
+fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
     let file = match &args.config {
         Some(path) => FileConfig::load(path)?,
         None => FileConfig::default(),
@@ -109,22 +106,65 @@ async fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
         ..ServeOptions::default()
     };
     let upstream = config.upstream().to_owned();
-    let app = router(config)?;
+    let layer = ProxyLayer::new(config)?;
+    let workers = args
+        .workers
+        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
+        .max(1);
     let listen = args
         .listen
         .or(file.listen)
         .unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], 8080)));
-    let listener = tokio::net::TcpListener::bind(listen)
-        .await
+    let listener = std::net::TcpListener::bind(listen)
         .map_err(|e| format!("cannot listen on {listen}: {e}"))?;
+    listener.set_nonblocking(true)?;
     let addr = listener.local_addr()?;
+
+    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    let mut threads = Vec::with_capacity(workers);
+    for i in 0..workers {
+        let listener = listener.try_clone()?;
+        let layer = if i == 0 {
+            layer.clone()
+        } else {
+            layer.for_worker()?
+        };
+        let mut stop = stop_rx.clone();
+        let thread = std::thread::Builder::new()
+            .name(format!("authflow-proxy-{i}"))
+            .spawn(move || -> std::io::Result<()> {
+                let rt = tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()?;
+                rt.block_on(async move {
+                    let listener = tokio::net::TcpListener::from_std(listener)?;
+                    serve(listener, layer.router(), options, async move {
+                        let _ = stop.wait_for(|s| *s).await;
+                    })
+                    .await;
+                    Ok(())
+                })
+            })?;
+        threads.push(thread);
+    }
     {
         // Nobody reading stdout any more is no reason to stop serving.
         let mut out = std::io::stdout().lock();
         let _ = writeln!(out, "listening on http://{addr}").and_then(|()| out.flush());
     }
-    tracing::info!(%addr, %upstream, "authflow-proxy started");
-    serve(listener, app, options, shutdown_signal()).await;
+    tracing::info!(%addr, %upstream, workers, "authflow-proxy started");
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?
+        .block_on(shutdown_signal());
+    let _ = stop_tx.send(true);
+    for t in threads {
+        match t.join() {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => tracing::error!(error = %e, "worker failed"),
+            Err(_) => tracing::error!("worker panicked"),
+        }
+    }
     tracing::info!("authflow-proxy stopped");
     Ok(())
 }

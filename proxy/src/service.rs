@@ -41,8 +41,8 @@ pub(crate) struct Shared {
     pub(crate) config: ProxyConfig,
     client: reqwest::Client,
     pub(crate) scrubber: KeyScrubber,
-    pub(crate) metrics: Metrics,
-    limiter: Option<RateLimiter>,
+    pub(crate) metrics: Arc<Metrics>,
+    limiter: Option<Arc<RateLimiter>>,
 }
 
 /// A [`Layer`] that answers every request under `/auth` (and every
@@ -80,6 +80,27 @@ impl std::fmt::Debug for ProxyLayer {
 impl ProxyLayer {
     /// Build the layer (and its pooled upstream client).
     pub fn new(config: ProxyConfig) -> Result<Self, ConfigError> {
+        let limiter = config.rate_limit.map(|l| Arc::new(RateLimiter::new(l)));
+        Self::build(config, Arc::new(Metrics::default()), limiter)
+    }
+
+    /// Another layer with the same configuration, metrics and rate-limit
+    /// buckets but its own upstream connection pool: for a thread-per-core
+    /// server, where each runtime keeps its connections (and their tasks) to
+    /// itself.
+    pub fn for_worker(&self) -> Result<Self, ConfigError> {
+        Self::build(
+            self.shared.config.clone(),
+            self.shared.metrics.clone(),
+            self.shared.limiter.clone(),
+        )
+    }
+
+    fn build(
+        config: ProxyConfig,
+        metrics: Arc<Metrics>,
+        limiter: Option<Arc<RateLimiter>>,
+    ) -> Result<Self, ConfigError> {
         let client = reqwest::Client::builder()
             .connect_timeout(config.connect_timeout)
             .timeout(config.request_timeout)
@@ -90,13 +111,12 @@ impl ProxyLayer {
             .build()
             .map_err(|_| ConfigError::Client)?;
         let scrubber = KeyScrubber::new(&config.api_key);
-        let limiter = config.rate_limit.map(RateLimiter::new);
         Ok(Self {
             shared: Arc::new(Shared {
                 config,
                 client,
                 scrubber,
-                metrics: Metrics::default(),
+                metrics,
                 limiter,
             }),
         })
@@ -253,8 +273,14 @@ impl<B> Service<Request<B>> for NotFound {
     }
 }
 
+/// `req_` + 32 hex digits: a random per-process prefix and a counter (unique,
+/// cheap: no system call per request; request ids need not be unguessable).
 pub(crate) fn new_request_id() -> String {
-    format!("req_{}", uuid::Uuid::new_v4().simple())
+    static PREFIX: std::sync::OnceLock<u64> = std::sync::OnceLock::new();
+    static COUNTER: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let prefix = *PREFIX.get_or_init(|| uuid::Uuid::new_v4().as_u64_pair().0);
+    let n = COUNTER.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    format!("req_{prefix:016x}{n:016x}")
 }
 
 fn is_upstream_error(e: &ProxyError) -> bool {

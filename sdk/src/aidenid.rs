@@ -40,6 +40,9 @@ use crate::api::aidenid::{
     InboxEvent, ListIdentities, ListIdentityMessages, MessageList, NotificationList, Page,
     SquashIdentity, UpgradeResponse,
 };
+use crate::api::reliability::{
+    CreateRunRequest, GetRun, GetRunSecret, ListRuns, Run, RunList, RunSecret, RunStatus,
+};
 use crate::api::validation::is_email_shaped;
 use crate::error::{Error, Result};
 use crate::transport::{RequestOptions, Response, RetryPolicy, Sleep, Transport, TransportBuilder};
@@ -292,6 +295,166 @@ impl AidenIdClient {
         })
         .await
     }
+}
+
+// ---------------------------------------------------------- reliability
+
+/// How [`AidenIdClient::wait_for_run`] polls.
+///
+/// ```
+/// use std::time::Duration;
+/// use authflow::aidenid::WaitOptions;
+/// let w = WaitOptions::default().max_wait(Duration::from_secs(60));
+/// assert_eq!(w.get_max_wait(), Duration::from_secs(60));
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq)]
+#[must_use]
+pub struct WaitOptions {
+    backoff: RetryPolicy,
+    max_wait: Duration,
+}
+
+impl Default for WaitOptions {
+    /// 0.5 s doubling to 8 s with jitter, for at most 10 minutes.
+    fn default() -> Self {
+        WaitOptions {
+            backoff: RetryPolicy::default()
+                .base_delay(Duration::from_millis(500))
+                .max_delay(Duration::from_secs(8)),
+            max_wait: Duration::from_secs(600),
+        }
+    }
+}
+
+impl WaitOptions {
+    /// Give up (with [`Error::Timeout`]) after this much waiting in total.
+    pub fn max_wait(mut self, d: Duration) -> Self {
+        self.max_wait = d;
+        self
+    }
+    /// The poll delays (base, cap, jitter; retries are unbounded here: the
+    /// total wait bounds them).
+    pub fn backoff(mut self, policy: RetryPolicy) -> Self {
+        self.backoff = policy;
+        self
+    }
+    /// The total wait bound.
+    pub fn get_max_wait(&self) -> Duration {
+        self.max_wait
+    }
+}
+
+impl AidenIdClient {
+    /// Start a run: trigger the target, catch the email in the identity's
+    /// inbox, extract the code or link. `request.flow_type` picks
+    /// password-reset (default) or invite.
+    pub async fn create_run(&self, request: &CreateRunRequest) -> Result<Response<Run>> {
+        check_target_url(&request.target_url)?;
+        check_id(&request.identity_id)?;
+        if request
+            .timeout_seconds
+            .is_some_and(|t| !(1..=3600).contains(&t))
+        {
+            return Err(Error::invalid_input(
+                "timeout_seconds",
+                "must be from 1 to 3600",
+            ));
+        }
+        self.send(request).await
+    }
+
+    /// One run.
+    pub async fn run(&self, id: &str) -> Result<Response<Run>> {
+        check_id(id)?;
+        self.send(&GetRun { id: id.to_owned() }).await
+    }
+
+    /// One page of runs, optionally only those in `status`.
+    pub async fn runs(&self, status: Option<RunStatus>, page: Page) -> Result<Response<RunList>> {
+        check_page(&page)?;
+        self.send(&ListRuns { status, page }).await
+    }
+
+    /// Every run (optionally in `status`), page after page.
+    pub fn runs_all(
+        &self,
+        status: Option<RunStatus>,
+        page_size: u32,
+    ) -> impl Stream<Item = Result<Run>> + '_ {
+        offset_pages(page_size, move |page| async move {
+            let l = self.runs(status, page).await?.into_inner();
+            Ok((l.items, l.total))
+        })
+    }
+
+    /// The raw OTP or link of a completed run (needs a key with the
+    /// `secrets:read` scope; 403 `forbidden` otherwise). Keep it in the
+    /// `SecretString`; never log it.
+    pub async fn run_secret(&self, id: &str) -> Result<Response<RunSecret>> {
+        check_id(id)?;
+        self.send(&GetRunSecret { id: id.to_owned() }).await
+    }
+
+    /// Poll a run until it is `completed`, `timeout` or `failed`, with
+    /// backoff (0.5 s doubling to 8 s, jitter) and a bounded total wait.
+    /// A 429 or 503 the transport's own retries did not absorb is waited
+    /// out (its `Retry-After`, or the backoff) within the same bound.
+    ///
+    /// ```no_run
+    /// # async fn run(aid: authflow::AidenIdClient, id: &str) -> authflow::Result<()> {
+    /// use authflow::aidenid::WaitOptions;
+    /// let run = aid.wait_for_run(id, WaitOptions::default()).await?;
+    /// if let Some(r) = &run.result {
+    ///     println!("delivered in {} ms ({})", r.delivery_time_ms, r.redacted_value);
+    /// }
+    /// # Ok(()) }
+    /// ```
+    pub async fn wait_for_run(&self, id: &str, options: WaitOptions) -> Result<Run> {
+        check_id(id)?;
+        let sleep = self.transport.sleeper();
+        let mut waited = Duration::ZERO;
+        let mut attempt = 0u32;
+        loop {
+            let delay = match self.run(id).await {
+                Ok(run) if run.status.is_terminal() => return Ok(run.into_inner()),
+                Ok(_) => options.backoff.backoff(attempt),
+                Err(Error::Api {
+                    status: 429 | 503,
+                    retry_after,
+                    ..
+                }) => retry_after.unwrap_or_else(|| options.backoff.backoff(attempt)),
+                Err(e) => return Err(e),
+            };
+            if waited + delay > options.max_wait {
+                return Err(Error::Timeout {
+                    route: "getRun",
+                    after: waited,
+                });
+            }
+            sleep.sleep(delay).await;
+            waited += delay;
+            attempt = attempt.saturating_add(1);
+        }
+    }
+}
+
+/// A run's target: absolute http(s) URL with a host and no credentials.
+pub fn check_target_url(target: &str) -> Result<()> {
+    let url = url::Url::parse(target)
+        .map_err(|_| Error::invalid_input("target_url", "is not an absolute URL"))?;
+    if !matches!(url.scheme(), "http" | "https") || url.host().is_none() {
+        return Err(Error::invalid_input(
+            "target_url",
+            "must be an http(s) URL with a host",
+        ));
+    }
+    if !url.username().is_empty() || url.password().is_some() {
+        return Err(Error::invalid_input(
+            "target_url",
+            "must not carry credentials",
+        ));
+    }
+    Ok(())
 }
 
 // ------------------------------------------------------------- consumer

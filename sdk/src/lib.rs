@@ -39,6 +39,8 @@ pub mod totp;
 pub mod aidenid;
 #[cfg(feature = "client")]
 pub mod authflow;
+#[cfg(feature = "breaker")]
+pub mod breaker;
 #[cfg(feature = "client")]
 pub mod flows;
 #[cfg(feature = "client")]

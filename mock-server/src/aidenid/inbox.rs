@@ -68,6 +68,7 @@ pub fn deliver(state: &AppState, mail: &Inbound) -> Vec<String> {
                 extraction: extraction.clone(),
             };
             d.messages.push(msg.clone());
+            super::runs::on_message(d, &r.id, now, msg.extraction.as_ref());
             Some((r, msg))
         });
         let Some((identity, msg)) = found else {

@@ -6,6 +6,7 @@
 pub mod consumer;
 pub mod identities;
 pub mod inbox;
+pub mod runs;
 pub mod store;
 
 use axum::extract::FromRequestParts;
@@ -39,6 +40,11 @@ pub(crate) fn handler(route: &Route) -> Option<MethodRouter<AppState>> {
         "listIdentities" => get(identities::list),
         "squashIdentity" => post(identities::squash),
         "listIdentityMessages" => get(identities::messages),
+        "createPasswordResetRun" => post(runs::create_password_reset),
+        "createInviteRun" => post(runs::create_invite),
+        "getRun" => get(runs::get_one),
+        "listRuns" => get(runs::list),
+        "getRunSecret" => get(runs::secret),
         "consumerSignup" => post(consumer::signup),
         "consumerVerify" => post(consumer::verify),
         "consumerLogin" => post(consumer::login),

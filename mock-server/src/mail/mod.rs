@@ -24,6 +24,8 @@ pub enum EmailKind {
     TwoFactorOtp,
     /// AIdenID consumer magic link.
     MagicLink,
+    /// An invitation (demo target).
+    Invite,
 }
 
 /// A captured email.

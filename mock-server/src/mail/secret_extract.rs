@@ -10,7 +10,8 @@
 //! A candidate is a run of 4–8 ASCII digits, two equal groups of 3 or 4
 //! digits (`123 456`, `1234-5678`, reported without the separator), or an
 //! upper-case alphanumeric code with at least one digit and one letter
-//! (`K7P2QX`, `ABCD-1234`, reported as written).
+//! (`K7P2QX`, `ABCD-1234`, reported as written; a one-letter brand prefix
+//! as in `G-482913` is dropped).
 //!
 //! | where the keyword is | digits | alphanumeric / grouped |
 //! | --- | --- | --- |
@@ -49,7 +50,7 @@
 //!
 //! | keywords (*reset*, *verify*, *confirm*, *magic*, *invite*, *token*, *login*, *activate* …) | confidence |
 //! | --- | --- |
-//! | in the URL and in the anchor text (or, for text links, the line before) | 0.95 |
+//! | in the URL and in the anchor text (for text links: the words before it in its sentence, or the line before when it stands alone) | 0.95 |
 //! | in the URL only | 0.90 |
 //! | in the anchor text only | 0.90 (0.85 when it is an unresolvable tracking link such as `…/ls/click?upn=…`) |
 //! | nowhere, or only in the anchor of a bare home page | not a secret |
@@ -68,6 +69,7 @@
 //! Then by confidence, then by position (subject, text, HTML). [`extract`]
 //! is the first of that list.
 
+use std::collections::HashMap;
 use std::fmt;
 
 use serde::Serialize;
@@ -182,18 +184,20 @@ pub fn extract_all(subject: &str, text: &str, html: Option<&str>) -> Vec<Extract
 
     // Each value once, with its best confidence and first position.
     let mut unique: Vec<Found> = Vec::new();
+    let mut seen: HashMap<(bool, String), usize> = HashMap::new();
     for f in found {
-        match unique
-            .iter_mut()
-            .find(|u| u.kind == f.kind && u.value == f.value)
-        {
+        let key = (f.kind == SecretKind::Otp, f.value.clone());
+        match seen.get(&key).and_then(|&i| unique.get_mut(i)) {
             Some(u) => {
                 if f.confidence > u.confidence {
                     u.confidence = f.confidence;
                 }
                 u.pos = u.pos.min(f.pos);
             }
-            None => unique.push(f),
+            None => {
+                seen.insert(key, unique.len());
+                unique.push(f);
+            }
         }
     }
 
@@ -488,7 +492,7 @@ enum Near {
     Sentence,
 }
 
-fn nearness(doc: &Doc<'_>, start: usize, subject_kw: bool) -> Option<Near> {
+fn nearness(doc: &Doc<'_>, start: usize, end: usize, subject_kw: bool) -> Option<Near> {
     let sentence = doc.sentence_at(start)?;
     if sentence.flags.negative {
         return None;
@@ -500,7 +504,7 @@ fn nearness(doc: &Doc<'_>, start: usize, subject_kw: bool) -> Option<Near> {
     if line.kw || subject_kw {
         return Some(Near::Around);
     }
-    let alone = alone_on_line(doc, line, start);
+    let alone = alone_on_line(doc, line, start, end);
     if let Some(prev) = doc.prev_line(sentence.line) {
         if prev.kw && (alone || prev.ends_with_colon) {
             return Some(Near::Around);
@@ -511,17 +515,23 @@ fn nearness(doc: &Doc<'_>, start: usize, subject_kw: bool) -> Option<Near> {
 
 /// The token starting at `start` is the only thing on its line (bar
 /// punctuation).
-fn alone_on_line(doc: &Doc<'_>, line: &Line, start: usize) -> bool {
-    let text = &doc.text[line.start..line.end];
-    let rel = start - line.start;
-    let before = text[..rel].trim_matches(|c: char| c.is_whitespace() || c.is_ascii_punctuation());
+fn alone_on_line(doc: &Doc<'_>, line: &Line, start: usize, end: usize) -> bool {
+    let Some(text) = doc.text.get(line.start..line.end) else {
+        return false;
+    };
+    let (Some(rel), Some(rel_end)) = (start.checked_sub(line.start), end.checked_sub(line.start))
+    else {
+        return false;
+    };
+    let before = text
+        .get(..rel)
+        .unwrap_or("")
+        .trim_matches(|c: char| c.is_whitespace() || c.is_ascii_punctuation());
     if !before.is_empty() {
         return false;
     }
-    let tok_len = text[rel..]
-        .find(|c: char| c.is_whitespace())
-        .unwrap_or(text.len() - rel);
-    text[rel + tok_len..]
+    text.get(rel_end..)
+        .unwrap_or("")
         .trim_matches(|c: char| c.is_whitespace() || c.is_ascii_punctuation())
         .is_empty()
 }
@@ -633,7 +643,7 @@ fn grouped_code(
     if rejected_context(doc.text, start, end) {
         return None;
     }
-    match nearness(doc, start, subject_kw)? {
+    match nearness(doc, start, end, subject_kw)? {
         Near::Sentence => Some((value, 0.93)),
         Near::Around => Some((value, 0.9)),
         Near::Nowhere => None,
@@ -668,7 +678,7 @@ fn numeric_code(
         return None;
     }
 
-    let near = nearness(doc, start, subject_kw)?;
+    let near = nearness(doc, start, end, subject_kw)?;
     let year_like = len == 4 && matches!(token.parse::<u32>(), Ok(1900..=2099));
     let date_like = len == 8 && looks_like_yyyymmdd(token);
     if year_like {
@@ -682,7 +692,7 @@ fn numeric_code(
         Near::Around => 0.9,
         Near::Nowhere => {
             let line = doc.line_at(start).map(|(_, l)| l);
-            let alone = line.is_some_and(|l| alone_on_line(doc, l, start));
+            let alone = line.is_some_and(|l| alone_on_line(doc, l, start, end));
             let mut c: f64 = 0.6;
             if len == 6 {
                 c += 0.05;
@@ -717,6 +727,17 @@ fn alnum_code(doc: &Doc<'_>, start: usize, end: usize, subject_kw: bool) -> Opti
     }) {
         return None;
     }
+    // `G-482913`: a one-letter brand prefix before a digit code is not typed.
+    let value = match token.split_once('-') {
+        Some((p, digits))
+            if p.len() == 1
+                && (4..=8).contains(&digits.len())
+                && digits.bytes().all(|b| b.is_ascii_digit()) =>
+        {
+            digits
+        }
+        _ => token,
+    };
     let upper_token = token.to_ascii_uppercase();
     if NOT_CODES.iter().any(|p| upper_token.starts_with(p)) {
         return None;
@@ -724,9 +745,9 @@ fn alnum_code(doc: &Doc<'_>, start: usize, end: usize, subject_kw: bool) -> Opti
     if rejected_context(text, start, end) {
         return None;
     }
-    match nearness(doc, start, subject_kw)? {
-        Near::Sentence => Some((token.to_owned(), 0.93)),
-        Near::Around => Some((token.to_owned(), 0.9)),
+    match nearness(doc, start, end, subject_kw)? {
+        Near::Sentence => Some((value.to_owned(), 0.93)),
+        Near::Around => Some((value.to_owned(), 0.9)),
         Near::Nowhere => None,
     }
 }
@@ -859,7 +880,8 @@ fn rejected_context(text: &str, start: usize, end: usize) -> bool {
 }
 
 const GLUE: &[&str] = &[
-    "number", "no", "nr", "num", "id", "ids", "nummer", "n", "nº", "n°",
+    "number", "no", "nr", "num", "id", "ids", "nummer", "n", "nº", "n°", "is", "was", "lautet",
+    "ist", "est", "es",
 ];
 const LABELS: &[&str] = &[
     "order",
@@ -905,6 +927,10 @@ const LABELS: &[&str] = &[
     "patient",
     "loyalty",
     "card",
+    "visa",
+    "mastercard",
+    "amex",
+    "ending",
     "bestellung",
     "rechnung",
     "auftrag",
@@ -1114,11 +1140,7 @@ fn links_in_text(doc: &Doc<'_>, base: usize, out: &mut Vec<Found>) {
         let raw = trim_url(&text[start..end]);
         // The words before the link on its line; for a link alone on its
         // line, the line before too.
-        let mut context = back(text, start, 200)
-            .rsplit('\n')
-            .next()
-            .unwrap_or("")
-            .to_owned();
+        let mut context = current_sentence(back(text, start, 200)).to_owned();
         if context
             .trim_matches(|c: char| !c.is_alphanumeric())
             .is_empty()
@@ -1138,6 +1160,23 @@ fn links_in_text(doc: &Doc<'_>, base: usize, out: &mut Vec<Found>) {
             });
         }
     }
+}
+
+/// The tail of `before` that belongs to the same line and sentence.
+fn current_sentence(before: &str) -> &str {
+    let line = before.rsplit('\n').next().unwrap_or("");
+    let mut cut = 0;
+    for (i, c) in line.char_indices() {
+        if matches!(c, '.' | '!' | '?' | '。')
+            && line[i + c.len_utf8()..]
+                .chars()
+                .next()
+                .is_some_and(char::is_whitespace)
+        {
+            cut = i + c.len_utf8();
+        }
+    }
+    &line[cut..]
 }
 
 /// Trailing sentence punctuation and unbalanced closing brackets are not
@@ -2005,6 +2044,30 @@ mod tests {
                 Some((Otp, "660271", 0.9, 1.0)),
             ),
             (
+                "Google-style prefixed code",
+                plain(
+                    "G-482913 is your Google verification code",
+                    "G-482913 is your Google verification code.\n",
+                ),
+                Some((Otp, "482913", 0.9, 1.0)),
+            ),
+            (
+                "receipt: card digits, amounts, receipt numbers",
+                plain(
+                    "Your receipt from Acme #2291-4410",
+                    "Receipt #2291-4410\nAmount paid $20.00\nDate paid Apr 6, 2026\nPayment method Visa - 4242\n\nQuestions? Contact support@acme.example or call +1 555-555-5555.\n",
+                ),
+                None,
+            ),
+            (
+                "device verification with an unrelated settings link",
+                plain(
+                    "[GitHub] Please verify your device",
+                    "Hey octocat!\n\nA sign in attempt requires further verification because we did not recognize your device.\n\nDevice: Chrome on macOS\nVerification code: 381204\n\nIf you did not attempt to sign in, your password may be compromised. Visit https://github.com/settings/security to create a new password.\n",
+                ),
+                Some((Otp, "381204", 0.9, 1.0)),
+            ),
+            (
                 "code split in two groups",
                 plain("Verification", "Your verification code is 123 456.\n"),
                 Some((Otp, "123456", 0.9, 1.0)),
@@ -2260,6 +2323,11 @@ mod tests {
             "ABCD-".repeat(100_000),
             "&#".repeat(200_000),
             "verification ".repeat(50_000) + "482913",
+            // Many distinct findings: de-duplication must not be quadratic.
+            (100_000..160_000).map(|n| format!("code {n}. ")).collect(),
+            (0..20_000)
+                .map(|n| format!("<a href=\"https://x.example/reset?token={n}\">Reset</a>"))
+                .collect(),
         ];
         for input in &inputs {
             let t = std::time::Instant::now();

@@ -633,3 +633,382 @@ async fn receive_data<R: AsyncRead + Unpin>(
         data.extend_from_slice(b"\r\n");
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    use tokio::io::{AsyncBufReadExt, BufReader};
+    use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
+    use tokio::sync::mpsc;
+
+    use crate::mail::mime;
+
+    async fn server(options: SmtpOptions) -> (SmtpServer, mpsc::UnboundedReceiver<Envelope>) {
+        let (tx, rx) = mpsc::unbounded_channel();
+        let deliver: Deliver = Arc::new(move |env| {
+            let _ = tx.send(env);
+        });
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        (start_with(listener, deliver, options).await.unwrap(), rx)
+    }
+
+    struct Client {
+        read: BufReader<OwnedReadHalf>,
+        write: OwnedWriteHalf,
+    }
+
+    impl Client {
+        async fn connect(addr: SocketAddr) -> Client {
+            let (read, write) = TcpStream::connect(addr).await.unwrap().into_split();
+            Client {
+                read: BufReader::new(read),
+                write,
+            }
+        }
+
+        async fn send(&mut self, raw: &str) {
+            self.write.write_all(raw.as_bytes()).await.unwrap();
+        }
+
+        /// One (possibly multi-line) reply: its code and its lines.
+        async fn reply(&mut self) -> (u16, Vec<String>) {
+            let mut lines = Vec::new();
+            loop {
+                let mut line = String::new();
+                let n =
+                    tokio::time::timeout(Duration::from_secs(10), self.read.read_line(&mut line))
+                        .await
+                        .expect("reply timed out")
+                        .unwrap();
+                assert!(n > 0, "connection closed; got {lines:?}");
+                let line = line.trim_end().to_owned();
+                let last = line.as_bytes().get(3) != Some(&b'-');
+                lines.push(line);
+                if last {
+                    break;
+                }
+            }
+            let code = lines[0][..3].parse().unwrap();
+            (code, lines)
+        }
+
+        async fn code(&mut self) -> u16 {
+            self.reply().await.0
+        }
+
+        async fn closed(&mut self) -> bool {
+            let mut line = String::new();
+            matches!(
+                tokio::time::timeout(Duration::from_secs(10), self.read.read_line(&mut line)).await,
+                Ok(Ok(0)) | Ok(Err(_))
+            )
+        }
+    }
+
+    #[tokio::test]
+    async fn lettre_delivers_a_real_message() {
+        use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
+
+        let (srv, mut rx) = server(SmtpOptions::default()).await;
+        let email = Message::builder()
+            .from("Acme <no-reply@acme.example>".parse().unwrap())
+            .to("ident_1@inbox.mock".parse().unwrap())
+            .to("ident_2@inbox.mock".parse().unwrap())
+            .subject("Ihr Bestätigungscode")
+            .body(String::from(
+                "Hallo,\n\nIhr Bestätigungscode lautet 482913.\n.\n..leading dots survive\n",
+            ))
+            .unwrap();
+        let mailer = AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous("127.0.0.1")
+            .port(srv.local_addr().port())
+            .build();
+        mailer.send(email).await.unwrap();
+
+        let env = tokio::time::timeout(Duration::from_secs(10), rx.recv())
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(env.mail_from, "no-reply@acme.example");
+        assert_eq!(
+            env.rcpt_to,
+            vec!["ident_1@inbox.mock", "ident_2@inbox.mock"]
+        );
+        let mail = mime::parse(&env.data).unwrap();
+        assert_eq!(mail.subject, "Ihr Bestätigungscode");
+        assert_eq!(mail.from, "no-reply@acme.example");
+        assert_eq!(mail.to, vec!["ident_1@inbox.mock", "ident_2@inbox.mock"]);
+        assert!(
+            mail.text.contains("Ihr Bestätigungscode lautet 482913."),
+            "{:?}",
+            mail.text
+        );
+        assert!(
+            mail.text.contains("\n.\n..leading dots survive"),
+            "{:?}",
+            mail.text
+        );
+        let secret = crate::mail::secret_extract::extract(&mail.subject, &mail.text, None).unwrap();
+        assert_eq!(secret.value, "482913");
+        // Debug of the envelope shows no body.
+        assert!(!format!("{env:?}").contains("482913"));
+        srv.shutdown().await;
+    }
+
+    #[tokio::test]
+    async fn pipelined_transaction() {
+        let (srv, mut rx) = server(SmtpOptions::default()).await;
+        let mut c = Client::connect(srv.local_addr()).await;
+        assert_eq!(c.code().await, 220);
+        c.send(
+            "EHLO client.example\r\nMAIL FROM:<app@example.com> SIZE=100 BODY=8BITMIME\r\n\
+             RCPT TO:<a@inbox.mock>\r\nRCPT TO:<b@inbox.mock>\r\nDATA\r\n",
+        )
+        .await;
+        let (code, ehlo) = c.reply().await;
+        assert_eq!(code, 250);
+        assert!(ehlo.iter().any(|l| l == "250-8BITMIME"), "{ehlo:?}");
+        assert!(ehlo.iter().any(|l| l == "250-SIZE 10485760"), "{ehlo:?}");
+        assert!(ehlo.iter().any(|l| l == "250 PIPELINING"), "{ehlo:?}");
+        assert_eq!(c.code().await, 250);
+        assert_eq!(c.code().await, 250);
+        assert_eq!(c.code().await, 250);
+        assert_eq!(c.code().await, 354);
+        // Message, terminator, a second transaction and QUIT in one write.
+        c.send(
+            "Subject: one\r\n\r\nfirst\r\n.\r\nMAIL FROM:<>\r\nRCPT TO:<c@inbox.mock>\r\nDATA\r\n",
+        )
+        .await;
+        assert_eq!(c.code().await, 250);
+        assert_eq!(c.code().await, 250);
+        assert_eq!(c.code().await, 250);
+        assert_eq!(c.code().await, 354);
+        c.send("Subject: two\n\nbare LF lines\n.\nQUIT\r\n").await;
+        assert_eq!(c.code().await, 250);
+        assert_eq!(c.code().await, 221);
+        assert!(c.closed().await);
+
+        let first = rx.recv().await.unwrap();
+        assert_eq!(first.mail_from, "app@example.com");
+        assert_eq!(first.rcpt_to, vec!["a@inbox.mock", "b@inbox.mock"]);
+        assert_eq!(first.data, b"Subject: one\r\n\r\nfirst\r\n");
+        let second = rx.recv().await.unwrap();
+        assert_eq!(second.mail_from, "");
+        assert_eq!(second.rcpt_to, vec!["c@inbox.mock"]);
+        assert_eq!(second.data, b"Subject: two\r\n\r\nbare LF lines\r\n");
+    }
+
+    #[tokio::test]
+    async fn bad_commands_and_sequence() {
+        let (srv, mut rx) = server(SmtpOptions::default()).await;
+        let mut c = Client::connect(srv.local_addr()).await;
+        assert_eq!(c.code().await, 220);
+        c.send("MAIL FROM:<a@example.com>\r\n").await;
+        assert_eq!(c.code().await, 503, "MAIL before EHLO");
+        c.send("HELO\r\n").await;
+        assert_eq!(c.code().await, 501, "HELO without a name");
+        c.send("HELO client.example\r\n").await;
+        assert_eq!(c.code().await, 250);
+        c.send("DATA\r\n").await;
+        assert_eq!(c.code().await, 503, "DATA before MAIL");
+        c.send("RCPT TO:<b@inbox.mock>\r\n").await;
+        assert_eq!(c.code().await, 503, "RCPT before MAIL");
+        c.send("MAIL FROM a@example.com\r\n").await;
+        assert_eq!(c.code().await, 501, "no colon");
+        c.send("MAIL FROM:<not an address>\r\n").await;
+        assert_eq!(c.code().await, 501);
+        c.send("MAIL FROM:<a@example.com> FOO=1\r\n").await;
+        assert_eq!(c.code().await, 555);
+        c.send("MAIL FROM:<a@example.com>\r\n").await;
+        assert_eq!(c.code().await, 250);
+        c.send("MAIL FROM:<a@example.com>\r\n").await;
+        assert_eq!(c.code().await, 503, "nested MAIL");
+        c.send("DATA\r\n").await;
+        assert_eq!(c.code().await, 503, "DATA before RCPT");
+        c.send("RCPT TO:<>\r\n").await;
+        assert_eq!(c.code().await, 501);
+        c.send("RCPT TO:<@relay.example:b@inbox.mock>\r\n").await;
+        assert_eq!(c.code().await, 250, "source route dropped");
+        c.send("DATA extra\r\n").await;
+        assert_eq!(c.code().await, 501);
+        c.send("RSET\r\n").await;
+        assert_eq!(c.code().await, 250);
+        c.send("DATA\r\n").await;
+        assert_eq!(c.code().await, 503, "RSET forgot the transaction");
+        c.send("NOOP hello\r\n").await;
+        assert_eq!(c.code().await, 250);
+        c.send("VRFY someone\r\n").await;
+        assert_eq!(c.code().await, 252);
+        c.send("STARTTLS\r\n").await;
+        assert_eq!(c.code().await, 502);
+        c.send("BOGUS\r\n").await;
+        assert_eq!(c.code().await, 500);
+        c.send("\r\n").await;
+        assert_eq!(c.code().await, 500);
+        c.send(&format!("NOOP {}\r\n", "x".repeat(10_000))).await;
+        assert_eq!(c.code().await, 500, "line too long");
+        c.send("\u{ff}\u{fe}\r\n").await;
+        assert_eq!(c.code().await, 500);
+        c.send("QUIT\r\n").await;
+        assert_eq!(c.code().await, 221);
+        assert!(rx.try_recv().is_err(), "nothing delivered");
+    }
+
+    #[tokio::test]
+    async fn oversize_messages_get_552() {
+        let options = SmtpOptions {
+            max_message_size: 1024,
+            ..SmtpOptions::default()
+        };
+        let (srv, mut rx) = server(options).await;
+        let mut c = Client::connect(srv.local_addr()).await;
+        assert_eq!(c.code().await, 220);
+        c.send("EHLO x\r\n").await;
+        let (_, ehlo) = c.reply().await;
+        assert!(ehlo.iter().any(|l| l == "250-SIZE 1024"), "{ehlo:?}");
+        c.send("MAIL FROM:<a@example.com> SIZE=5000\r\n").await;
+        assert_eq!(c.code().await, 552, "declared size too big");
+        c.send("MAIL FROM:<a@example.com>\r\nRCPT TO:<b@inbox.mock>\r\nDATA\r\n")
+            .await;
+        assert_eq!(c.code().await, 250);
+        assert_eq!(c.code().await, 250);
+        assert_eq!(c.code().await, 354);
+        let body = "0123456789".repeat(30) + "\r\n";
+        c.send(&format!("Subject: big\r\n\r\n{}.\r\n", body.repeat(10)))
+            .await;
+        assert_eq!(c.code().await, 552);
+        // One enormous line is dropped the same way.
+        c.send("MAIL FROM:<a@example.com>\r\nRCPT TO:<b@inbox.mock>\r\nDATA\r\n")
+            .await;
+        assert_eq!(c.code().await, 250);
+        assert_eq!(c.code().await, 250);
+        assert_eq!(c.code().await, 354);
+        c.send(&format!("{}\r\n.\r\n", "y".repeat(50_000))).await;
+        assert_eq!(c.code().await, 552);
+        // The session is still usable and a small message goes through.
+        c.send("MAIL FROM:<a@example.com>\r\nRCPT TO:<b@inbox.mock>\r\nDATA\r\n")
+            .await;
+        assert_eq!(c.code().await, 250);
+        assert_eq!(c.code().await, 250);
+        assert_eq!(c.code().await, 354);
+        c.send("Subject: small\r\n\r\nok\r\n.\r\n").await;
+        assert_eq!(c.code().await, 250);
+        let env = rx.recv().await.unwrap();
+        assert_eq!(env.data, b"Subject: small\r\n\r\nok\r\n");
+        assert!(rx.try_recv().is_err());
+    }
+
+    #[tokio::test]
+    async fn dot_stuffing() {
+        let (srv, mut rx) = server(SmtpOptions::default()).await;
+        let mut c = Client::connect(srv.local_addr()).await;
+        assert_eq!(c.code().await, 220);
+        c.send("EHLO x\r\nMAIL FROM:<a@example.com>\r\nRCPT TO:<b@inbox.mock>\r\nDATA\r\n")
+            .await;
+        for want in [250, 250, 250, 354] {
+            assert_eq!(c.code().await, want);
+        }
+        c.send("Subject: dots\r\n\r\n..\r\n...two\r\n.x\r\nend.\r\n. \r\n.\r\n")
+            .await;
+        assert_eq!(c.code().await, 250);
+        let env = rx.recv().await.unwrap();
+        assert_eq!(
+            String::from_utf8(env.data).unwrap(),
+            "Subject: dots\r\n\r\n.\r\n..two\r\nx\r\nend.\r\n \r\n"
+        );
+    }
+
+    #[tokio::test]
+    async fn idle_timeout_and_connection_limit() {
+        let options = SmtpOptions {
+            idle_timeout: Duration::from_millis(300),
+            max_connections: 1,
+            ..SmtpOptions::default()
+        };
+        let (srv, _rx) = server(options).await;
+        let mut first = Client::connect(srv.local_addr()).await;
+        assert_eq!(first.code().await, 220);
+        let mut second = Client::connect(srv.local_addr()).await;
+        assert_eq!(second.code().await, 421, "over the connection limit");
+        assert!(second.closed().await);
+        // The idle first connection is told 421 and closed.
+        assert_eq!(first.code().await, 421);
+        assert!(first.closed().await);
+        // Its slot is free again.
+        let mut third = Client::connect(srv.local_addr()).await;
+        assert_eq!(third.code().await, 220);
+    }
+
+    #[tokio::test]
+    async fn garbage_does_not_hurt_the_server() {
+        let options = SmtpOptions {
+            max_line_length: 512,
+            ..SmtpOptions::default()
+        };
+        let (srv, _rx) = server(options).await;
+        let mut seed: u64 = 0xDEAD_BEEF_CAFE_F00D;
+        for round in 0..20 {
+            let mut c = Client::connect(srv.local_addr()).await;
+            assert_eq!(c.code().await, 220);
+            let mut junk = Vec::new();
+            for _ in 0..(round * 500) {
+                seed ^= seed << 13;
+                seed ^= seed >> 7;
+                seed ^= seed << 17;
+                junk.push(match seed % 10 {
+                    0 => b'\n',
+                    1 => b'.',
+                    _ => (seed >> 24) as u8,
+                });
+            }
+            // The server may close on us (too many errors): ignore write errors.
+            let _ = c.write.write_all(&junk).await;
+            let _ = c.write.write_all(b"\r\nDATA\r\n.\r\n").await;
+            drop(c);
+        }
+        let mut c = Client::connect(srv.local_addr()).await;
+        assert_eq!(c.code().await, 220);
+        c.send("NOOP\r\n").await;
+        assert_eq!(c.code().await, 250);
+    }
+
+    #[tokio::test]
+    async fn too_many_errors_closes() {
+        let options = SmtpOptions {
+            max_errors: 3,
+            ..SmtpOptions::default()
+        };
+        let (srv, _rx) = server(options).await;
+        let mut c = Client::connect(srv.local_addr()).await;
+        assert_eq!(c.code().await, 220);
+        c.send("A\r\nB\r\nC\r\n").await;
+        assert_eq!(c.code().await, 500);
+        assert_eq!(c.code().await, 500);
+        assert_eq!(c.code().await, 421);
+        assert!(c.closed().await);
+    }
+
+    #[tokio::test]
+    async fn panicking_deliver_gets_451_and_drop_stops_the_server() {
+        let deliver: Deliver = Arc::new(|_env| panic!("boom"));
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let srv = start(listener, deliver).await.unwrap();
+        let addr = srv.local_addr();
+        let mut c = Client::connect(addr).await;
+        assert_eq!(c.code().await, 220);
+        c.send("HELO x\r\nMAIL FROM:<a@example.com>\r\nRCPT TO:<b@inbox.mock>\r\nDATA\r\n")
+            .await;
+        for want in [250, 250, 250, 354] {
+            assert_eq!(c.code().await, want);
+        }
+        c.send("Subject: x\r\n\r\nx\r\n.\r\n").await;
+        assert_eq!(c.code().await, 451);
+        c.send("NOOP\r\n").await;
+        assert_eq!(c.code().await, 250);
+        drop(srv);
+        // The open connection is closed and nothing listens any more.
+        assert!(c.closed().await);
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        assert!(TcpStream::connect(addr).await.is_err());
+    }
+}

@@ -6,6 +6,7 @@
 pub mod aidenid;
 pub mod authflow;
 pub mod flows;
+pub mod reliability;
 pub mod routes;
 pub mod secret;
 pub mod validation;

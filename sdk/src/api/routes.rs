@@ -777,6 +777,73 @@ pub const CONSUMER_UPGRADE: Route = aidenid(
     true,
 );
 
+/// `POST /v1/reliability/password-reset`: start a password-reset run.
+pub const RUN_PASSWORD_RESET: Route = aidenid(
+    Api::AidenId,
+    "createPasswordResetRun",
+    Post,
+    "/v1/reliability/password-reset",
+    &[
+        req("target_url"),
+        req("identity_id"),
+        opt("timeout_seconds"),
+        opt("trigger"),
+    ],
+    AgentKey,
+    &[],
+    true,
+);
+/// `POST /v1/reliability/invite`: start an invite run.
+pub const RUN_INVITE: Route = aidenid(
+    Api::AidenId,
+    "createInviteRun",
+    Post,
+    "/v1/reliability/invite",
+    &[
+        req("target_url"),
+        req("identity_id"),
+        opt("timeout_seconds"),
+        opt("trigger"),
+    ],
+    AgentKey,
+    &[],
+    true,
+);
+/// `GET /v1/reliability/{id}`
+pub const RUN_GET: Route = aidenid(
+    Api::AidenId,
+    "getRun",
+    Get,
+    "/v1/reliability/{id}",
+    &[],
+    AgentKey,
+    &[],
+    false,
+);
+/// `GET /v1/reliability` (filter by `status`; limit/offset)
+pub const RUN_LIST: Route = aidenid(
+    Api::AidenId,
+    "listRuns",
+    Get,
+    "/v1/reliability",
+    &[opt("status"), opt("limit"), opt("offset")],
+    AgentKey,
+    &[],
+    false,
+);
+/// `GET /v1/reliability/{id}/secret`: the raw OTP or link (keys with the
+/// `secrets:read` scope only).
+pub const RUN_SECRET: Route = aidenid(
+    Api::AidenId,
+    "getRunSecret",
+    Get,
+    "/v1/reliability/{id}/secret",
+    &[],
+    AgentKey,
+    &["value"],
+    false,
+);
+
 /// Every route, in the order the seed documents them.
 pub const ROUTES: &[Route] = &[
     FOOBAR,
@@ -814,6 +881,11 @@ pub const ROUTES: &[Route] = &[
     IDENTITY_LIST,
     IDENTITY_SQUASH,
     IDENTITY_MESSAGES,
+    RUN_PASSWORD_RESET,
+    RUN_INVITE,
+    RUN_GET,
+    RUN_LIST,
+    RUN_SECRET,
     CONSUMER_SIGNUP,
     CONSUMER_VERIFY,
     CONSUMER_LOGIN,
@@ -950,7 +1022,7 @@ mod tests {
     fn aidenid_mutations_carry_idempotency_keys() {
         let agent: Vec<_> = routes_of(Api::AidenId).collect();
         let consumer: Vec<_> = routes_of(Api::Consumer).collect();
-        assert_eq!(agent.len(), 5);
+        assert_eq!(agent.len(), 10);
         assert_eq!(consumer.len(), 8);
         for r in agent.iter().chain(&consumer) {
             assert_eq!(r.idempotency_key, r.mutates, "{}", r.name);

@@ -307,6 +307,16 @@ impl Transport {
         &self.inner.base
     }
 
+    /// The sleep used between retries (and by polling helpers).
+    pub fn sleeper(&self) -> Arc<dyn Sleep> {
+        self.inner.sleep.clone()
+    }
+
+    /// The default retry policy.
+    pub fn retry_policy(&self) -> RetryPolicy {
+        self.inner.retry
+    }
+
     /// Whether an organization API key is configured (false in proxy mode).
     pub fn has_org_api_key(&self) -> bool {
         self.inner.org_api_key.is_some()
