@@ -12,102 +12,18 @@
 //! Redis; a killed Redis fails closed with `dependency_unavailable` and no
 //! call made.
 
-use std::io::{Read, Write};
-use std::net::{Ipv4Addr, TcpListener, TcpStream};
-use std::process::{Child, Command, Stdio};
+use std::net::{Ipv4Addr, TcpListener};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration, Instant};
 
 use authflow::RetryPolicy;
 use authflow::breaker::{
-    Breaker, BreakerConfig, BreakerError, BreakerStore, ManualClock, Phase, RedisStore,
+    Breaker, BreakerConfig, BreakerError, BreakerStore, Clock, ManualClock, Phase, RedisStore,
 };
-use authflow_tests::RecordingSleep;
+use authflow_tests::{RecordingSleep, RedisServer};
 
 const OPEN_FOR: Duration = Duration::from_secs(30);
-
-/// A `redis-server` child on a free loopback port; killed on drop.
-struct RedisServer {
-    child: Child,
-    port: u16,
-}
-
-impl RedisServer {
-    fn start() -> RedisServer {
-        let mut last_err = String::new();
-        // A port picked free may be taken before the server binds it: retry.
-        for _ in 0..5 {
-            let port = TcpListener::bind((Ipv4Addr::LOCALHOST, 0))
-                .and_then(|l| l.local_addr())
-                .expect("a free loopback port")
-                .port();
-            let spawned = Command::new("redis-server")
-                .args(["--port", &port.to_string()])
-                .args(["--bind", "127.0.0.1"])
-                .args(["--save", ""])
-                .args(["--appendonly", "no"])
-                .args(["--protected-mode", "yes"])
-                .stdin(Stdio::null())
-                .stdout(Stdio::null())
-                .stderr(Stdio::null())
-                .spawn();
-            let child = match spawned {
-                Ok(child) => child,
-                Err(e) if e.kind() == std::io::ErrorKind::NotFound => panic!(
-                    "redis-server is not installed (not on PATH). These tests need a real \
-                     Redis: run scripts/redis-for-tests (apt-get install -y redis-server)."
-                ),
-                Err(e) => panic!("could not start redis-server: {e}"),
-            };
-            let mut server = RedisServer { child, port };
-            match server.wait_ready(Duration::from_secs(10)) {
-                Ok(()) => return server,
-                Err(e) => last_err = e,
-            }
-        }
-        panic!("redis-server did not come up: {last_err}");
-    }
-
-    /// Wait until the server answers PING.
-    fn wait_ready(&mut self, within: Duration) -> Result<(), String> {
-        let deadline = Instant::now() + within;
-        loop {
-            if let Ok(Some(status)) = self.child.try_wait() {
-                return Err(format!("redis-server exited with {status}"));
-            }
-            if let Ok(mut s) = TcpStream::connect((Ipv4Addr::LOCALHOST, self.port)) {
-                let _ = s.set_read_timeout(Some(Duration::from_millis(500)));
-                let mut buf = [0u8; 16];
-                if s.write_all(b"PING\r\n").is_ok()
-                    && s.read(&mut buf)
-                        .is_ok_and(|n| buf[..n].starts_with(b"+PONG"))
-                {
-                    return Ok(());
-                }
-            }
-            if Instant::now() > deadline {
-                return Err("no PONG within the deadline".into());
-            }
-            std::thread::sleep(Duration::from_millis(20));
-        }
-    }
-
-    fn url(&self) -> String {
-        format!("redis://127.0.0.1:{}/0", self.port)
-    }
-
-    fn kill(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-impl Drop for RedisServer {
-    fn drop(&mut self) {
-        self.kill();
-    }
-}
 
 fn config() -> BreakerConfig {
     BreakerConfig::default()

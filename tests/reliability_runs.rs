@@ -365,17 +365,145 @@ async fn run_input_errors() {
 }
 
 fn uuid_like() -> String {
-    format!("{:032x}", rand_u128())
+    uuid::Uuid::new_v4().to_string()
 }
 
-fn rand_u128() -> u128 {
-    use std::hash::{BuildHasher, Hasher};
-    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
-    h.write_u64(0);
-    u128::from(h.finish()) << 64
-        | u128::from(
-            std::collections::hash_map::RandomState::new()
-                .build_hasher()
-                .finish(),
-        )
+/// A target that counts connections (and closes them).
+async fn counting_target() -> (
+    std::net::SocketAddr,
+    Arc<AtomicUsize>,
+    tokio::task::JoinHandle<()>,
+) {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let hits = Arc::new(AtomicUsize::new(0));
+    let h = hits.clone();
+    let task = tokio::spawn(async move {
+        while let Ok((sock, _)) = listener.accept().await {
+            h.fetch_add(1, Ordering::SeqCst);
+            drop(sock);
+        }
+    });
+    (addr, hits, task)
+}
+
+/// Two mock servers (two run engines, as two processes would be) sharing
+/// one Redis see one breaker: failures seen by one open the circuit for the
+/// other. Then Redis dies: both fail closed with `dependency_unavailable`
+/// and make no call.
+#[tokio::test]
+async fn two_engines_share_one_redis_breaker_and_fail_closed_when_it_dies() {
+    use authflow::breaker::RedisStore;
+    let mut redis = authflow_tests::RedisServer::start();
+    let clock = authflow_mock::Clock::new();
+    let mut servers = Vec::new();
+    for _ in 0..2 {
+        let store = RedisStore::connect(&redis.url())
+            .await
+            .unwrap()
+            .with_clock(authflow_mock::breaker::clock_of(&clock));
+        servers.push(
+            MockServer::builder()
+                .clock(clock.clone())
+                .breaker_store(Arc::new(store))
+                .start()
+                .await
+                .unwrap(),
+        );
+    }
+    let (addr, hits, task) = counting_target().await;
+    let target = format!("http://{addr}/reset");
+    let a = client(&servers[0], &servers[0].agent_key());
+    let ident_a = identity(&a).await;
+    for _ in 0..5 {
+        let run = a
+            .create_run(&run_req(
+                target.clone(),
+                &ident_a.id,
+                RunFlowType::PasswordReset,
+            ))
+            .await
+            .unwrap()
+            .into_inner();
+        let run = a.wait_for_run(&run.id, fast_wait()).await.unwrap();
+        assert_eq!(run.failure.unwrap().code, "target_unreachable");
+    }
+    let seen = hits.load(Ordering::SeqCst);
+    // The other engine refuses at once: the circuit is open in Redis.
+    let b = client(&servers[1], &servers[1].agent_key());
+    let ident_b = identity(&b).await;
+    let err = b
+        .create_run(&run_req(
+            target.clone(),
+            &ident_b.id,
+            RunFlowType::PasswordReset,
+        ))
+        .await
+        .unwrap_err();
+    assert_eq!(api_code(&err), (503, "dependency_timeout".into()));
+    // Redis dies: both engines fail closed, even toward a healthy target.
+    redis.kill();
+    let healthy = format!("{}/__mock/demo/invite", servers[1].base_url());
+    for (c, ident) in [(&a, &ident_a), (&b, &ident_b)] {
+        let err = c
+            .create_run(&run_req(healthy.clone(), &ident.id, RunFlowType::Invite))
+            .await
+            .unwrap_err();
+        assert_eq!(api_code(&err), (503, "dependency_unavailable".into()));
+        assert!(err.is_retryable());
+    }
+    assert!(
+        servers[1].emails().latest(&ident_b.email).is_none(),
+        "no call made"
+    );
+    assert_eq!(hits.load(Ordering::SeqCst), seen);
+    task.abort();
+}
+
+/// The SQLite store's file made unwritable mid-life: 503
+/// `dependency_unavailable`, no call to the target.
+#[tokio::test]
+async fn an_unwritable_sqlite_breaker_file_fails_closed() {
+    use authflow::breaker::SqliteStore;
+    use std::os::unix::fs::PermissionsExt;
+    let dir = std::env::temp_dir().join(format!("authflow-breaker-test-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join(format!("{}.sqlite", uuid_like()));
+    let clock = authflow_mock::Clock::new();
+    let store = SqliteStore::open(&path)
+        .unwrap()
+        .with_clock(authflow_mock::breaker::clock_of(&clock));
+    let server = MockServer::builder()
+        .clock(clock)
+        .breaker_store(Arc::new(store))
+        .start()
+        .await
+        .unwrap();
+    let aid = client(&server, &server.agent_key());
+    let ident = identity(&aid).await;
+    let target = format!("{}/__mock/demo/invite", server.base_url());
+    // Works while writable.
+    let ok = aid
+        .create_run(&run_req(target.clone(), &ident.id, RunFlowType::Invite))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(
+        aid.wait_for_run(&ok.id, fast_wait()).await.unwrap().status,
+        RunStatus::Completed
+    );
+    let mails = server.emails().to(&ident.email).len();
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o444)).unwrap();
+    let err = aid
+        .create_run(&run_req(target, &ident.id, RunFlowType::Invite))
+        .await
+        .unwrap_err();
+    assert_eq!(api_code(&err), (503, "dependency_unavailable".into()));
+    assert_eq!(
+        server.emails().to(&ident.email).len(),
+        mails,
+        "no call made"
+    );
+    let _ = std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644));
+    let _ = std::fs::remove_dir_all(&dir);
 }

@@ -182,7 +182,7 @@ pub(crate) async fn journal_and_faults(
         Ok(b) => (b, None),
         Err(e) => {
             let err = crate::params::body_error(e);
-            let resp = if is_flows {
+            let resp = if crate::uses_envelope(&path) {
                 match err.status {
                     StatusCode::PAYLOAD_TOO_LARGE => {
                         crate::envelope::EnvelopeError::payload_too_large(limit).into_response()
@@ -217,7 +217,7 @@ pub(crate) async fn journal_and_faults(
             tokio::time::sleep(d).await;
         }
         match forced.and_then(|s| StatusCode::from_u16(s).ok()) {
-            Some(status) if is_flows => {
+            Some(status) if crate::uses_envelope(&path) => {
                 crate::envelope::EnvelopeError::new(status, "injected_fault", "Injected fault")
                     .into_response()
             }

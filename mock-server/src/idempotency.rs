@@ -18,7 +18,7 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
 use axum::body::{Body, Bytes};
-use axum::extract::{Request, State};
+use axum::extract::{FromRequestParts, Request, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
@@ -108,10 +108,17 @@ fn fingerprint(method: &str, path: &str, body: &[u8]) -> [u8; 32] {
     sha256(&format!("{method} {path}\n{body}"))
 }
 
+/// Whether a response is the operation's outcome (kept and replayed).
+/// Refusals before the operation began — bad input (400, 413, 422), the
+/// credential (401, 403), rate limits (429) and server failures — are not
+/// kept, and the key is released: a corrected retry runs the operation.
 fn keeps(status: StatusCode) -> bool {
     !(status.is_server_error()
+        || status == StatusCode::BAD_REQUEST
         || status == StatusCode::UNAUTHORIZED
         || status == StatusCode::FORBIDDEN
+        || status == StatusCode::PAYLOAD_TOO_LARGE
+        || status == StatusCode::UNPROCESSABLE_ENTITY
         || status == StatusCode::TOO_MANY_REQUESTS)
 }
 
@@ -134,6 +141,25 @@ pub(crate) async fn layer(State(state): State<AppState>, req: Request, next: Nex
     let Some(route) = route.filter(|r| r.idempotency_key) else {
         return next.run(req).await;
     };
+    // Who is asking comes first: 401/403 before any word about the key.
+    let (mut head, body) = req.into_parts();
+    let auth = match route.credential {
+        authflow::api::Credential::AgentKey => {
+            crate::aidenid::Agent::from_request_parts(&mut head, &state)
+                .await
+                .map(|_| ())
+        }
+        authflow::api::Credential::ConsumerSession => {
+            crate::aidenid::ConsumerAuth::from_request_parts(&mut head, &state)
+                .await
+                .map(|_| ())
+        }
+        _ => Ok(()),
+    };
+    if let Err(e) = auth {
+        return e.into_response();
+    }
+    let req = Request::from_parts(head, body);
     let key = match req.headers().get("idempotency-key").map(|v| v.to_str()) {
         None => {
             return EnvelopeError::bad_request(
@@ -175,10 +201,11 @@ pub(crate) async fn layer(State(state): State<AppState>, req: Request, next: Nex
     };
     let print = fingerprint(&method, &path, &bytes);
     let now = state.clock().now_millis();
+    let entry_key = (scope, route.name, key);
     let cell = {
         let store = &state.inner.idempotency;
         let mut map = store.lock();
-        let k = (scope, route.name, key);
+        let k = entry_key.clone();
         match map.get(&k) {
             Some(e) if now - e.created_ms < KEY_TTL_MS => {
                 if e.fingerprint != print {
@@ -230,6 +257,16 @@ pub(crate) async fn layer(State(state): State<AppState>, req: Request, next: Nex
         .await;
     match result {
         Ok(stored) => fresh.take().unwrap_or_else(|| replay(stored)),
-        Err(resp) => resp,
+        Err(resp) => {
+            // Release the key, unless another request already refilled it.
+            let mut map = state.inner.idempotency.lock();
+            if map
+                .get(&entry_key)
+                .is_some_and(|e| Arc::ptr_eq(&e.cell, &cell) && e.cell.get().is_none())
+            {
+                map.remove(&entry_key);
+            }
+            resp
+        }
     }
 }

@@ -501,6 +501,10 @@ pub fn app(state: AppState) -> Router {
         )
         .route("/__mock/flows/{id}/plan", get(flows::plan))
         .route(
+            "/__mock/checkout/{id}",
+            get(aidenid::consumer::checkout_page),
+        )
+        .route(
             "/__mock/checkout/{id}/complete",
             post(aidenid::consumer::complete_checkout),
         )

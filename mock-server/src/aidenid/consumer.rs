@@ -338,6 +338,26 @@ pub(crate) async fn upgrade(
     }))
 }
 
+/// `GET /__mock/checkout/{id}`: the page the `checkout_url` leads to, with
+/// a button that completes the payment.
+pub(crate) async fn checkout_page(
+    State(state): State<AppState>,
+    path: Result<Path<String>, PathRejection>,
+) -> axum::response::Response {
+    use axum::response::{Html, IntoResponse};
+    let id = path.map(|Path(id)| id).unwrap_or_default();
+    let exists = state.inner.aidenid.with(|d| d.checkouts.contains_key(&id));
+    if !exists {
+        return EnvelopeError::not_found("checkout_not_found", "No such checkout").into_response();
+    }
+    // The id is ours (cs_mock_ + hex): safe in the page.
+    Html(format!(
+        "<!doctype html><title>Mock checkout</title><h1>AIdenID human_paid (mock checkout)</h1>\
+         <form method=\"post\" action=\"/__mock/checkout/{id}/complete\"><button>Pay</button></form>"
+    ))
+    .into_response()
+}
+
 /// `POST /__mock/checkout/{id}/complete`: the payment succeeded; the
 /// consumer's plan becomes `human_paid`.
 pub(crate) async fn complete_checkout(

@@ -50,7 +50,13 @@ pub fn deliver(state: &AppState, mail: &Inbound) -> Vec<String> {
     let extraction = secret_extract::extract(&mail.subject, &mail.text, mail.html.as_deref());
     let mut stored = Vec::new();
     for rcpt in &mail.to {
-        let addr = rcpt.trim().trim_matches(['<', '>']).to_lowercase();
+        // `Name <addr>` or `<addr>` or `addr`.
+        let raw = rcpt.trim();
+        let inner = match (raw.rfind('<'), raw.rfind('>')) {
+            (Some(a), Some(b)) if a < b => &raw[a + 1..b],
+            _ => raw,
+        };
+        let addr = inner.trim().to_lowercase();
         let found = a.with(|d| {
             let id = d.by_email.get(&addr)?.clone();
             let r = d.identities.get(&id)?.clone();

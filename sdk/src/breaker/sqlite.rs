@@ -29,17 +29,22 @@ CREATE INDEX IF NOT EXISTS authflow_breaker_expires ON authflow_breaker (expires
 /// A [`BreakerStore`] in a SQLite file: the embedded default.
 ///
 /// Every process that opens the same file shares the breakers. Each
-/// operation runs on its own connection in one `BEGIN IMMEDIATE` transaction
-/// (read, decide, write), so concurrent processes never interleave, and a
-/// file that has become unreadable or unwritable (deleted, read-only, its
-/// disk full) is an error at once — even for `should_allow`, so the guarded
-/// call is not made. Blocking work runs on tokio's blocking pool
-/// ([`tokio::task::spawn_blocking`]), so the operations need a tokio runtime.
+/// operation is one `BEGIN IMMEDIATE` transaction (read, decide, write), so
+/// concurrent processes never interleave. A file that has become unusable
+/// (deleted, replaced, made read-only — checked before each operation, so
+/// it holds for root too — or its disk full) is an error at once, even for
+/// `should_allow`, so the guarded call is not made. Blocking work runs on
+/// tokio's blocking pool ([`tokio::task::spawn_blocking`]): the operations
+/// need a tokio runtime.
 ///
 /// Table `authflow_breaker`: one row per key with the consecutive failures,
 /// `opened_until_ms`, the half-open trial lease `trial_until_ms`, the trip
 /// count and `expires_at_ms` (rows past it are ignored and pruned). The file
 /// uses WAL journaling with `synchronous = NORMAL`.
+///
+/// Open it once per process and clone the handle: clones queue their
+/// operations in the process, and only other processes wait on SQLite's lock
+/// (up to the busy timeout, then the operation fails).
 ///
 /// ```no_run
 /// use std::sync::Arc;
@@ -57,6 +62,9 @@ pub struct SqliteStore {
     config: BreakerConfig,
     clock: Arc<dyn Clock>,
     busy_timeout: Duration,
+    /// Serialises this handle's (and its clones') operations, so callers in
+    /// one process queue here instead of spinning in SQLite's busy handler.
+    gate: Arc<tokio::sync::Mutex<Option<Conn>>>,
 }
 
 impl fmt::Debug for SqliteStore {
@@ -97,6 +105,7 @@ impl SqliteStore {
             config: BreakerConfig::default(),
             clock: Arc::new(SystemClock),
             busy_timeout: Duration::from_secs(5),
+            gate: Arc::default(),
         })
     }
 
@@ -114,8 +123,9 @@ impl SqliteStore {
         self
     }
 
-    /// How long an operation waits for another process's transaction before
-    /// failing (default 5 s).
+    /// How long an operation waits for its turn (behind this process's other
+    /// operations, then behind another process's transaction) before failing
+    /// (default 5 s).
     #[must_use]
     pub fn with_busy_timeout(mut self, timeout: Duration) -> Self {
         self.busy_timeout = timeout;
@@ -136,8 +146,8 @@ impl SqliteStore {
         .await
     }
 
-    /// Run `f` in one `BEGIN IMMEDIATE` transaction on a fresh connection,
-    /// on the blocking pool; commit if it returns `Ok`.
+    /// Run `f` in one `BEGIN IMMEDIATE` transaction on this handle's
+    /// connection, on the blocking pool; commit if it returns `Ok`.
     async fn run<R, F>(&self, what: &'static str, f: F) -> Result<R, StoreError>
     where
         R: Send + 'static,
@@ -145,30 +155,105 @@ impl SqliteStore {
     {
         let path = Arc::clone(&self.path);
         let busy = self.busy_timeout;
+        // Bounded wait for this process's queue, too: never hang.
+        let mut turn = tokio::time::timeout(busy, self.gate.lock())
+            .await
+            .map_err(|_| StoreError::new(format!("sqlite {what}: busy for {busy:?}")))?;
+        let cached = turn.take();
         let now = to_millis(self.clock.now());
-        let joined = tokio::task::spawn_blocking(move || -> rusqlite::Result<R> {
-            // No CREATE flag: a deleted file is an error, not a fresh empty store.
-            let mut conn = Connection::open_with_flags(
-                &*path,
-                OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
-            )?;
-            conn.busy_timeout(busy)?;
-            conn.pragma_update(None, "synchronous", "NORMAL")?;
-            let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-            let out = f(&tx, now)?;
-            tx.commit()?;
-            Ok(out)
+        let joined = tokio::task::spawn_blocking(move || {
+            let mut conn = checked_connection(&path, cached, busy)?;
+            let result = (|| -> rusqlite::Result<R> {
+                let tx = conn
+                    .conn
+                    .transaction_with_behavior(TransactionBehavior::Immediate)?;
+                let out = f(&tx, now)?;
+                tx.commit()?;
+                Ok(out)
+            })();
+            match result {
+                Ok(out) => Ok((out, conn)),
+                // Drop the connection after any error: the next operation
+                // starts afresh (and sees a deleted or replaced file).
+                Err(e) => Err(Fault::Sqlite(e)),
+            }
         })
         .await;
         match joined {
-            Ok(Ok(out)) => Ok(out),
-            Ok(Err(e)) => Err(sqlite_error(what, e)),
+            Ok(Ok((out, conn))) => {
+                *turn = Some(conn);
+                Ok(out)
+            }
+            Ok(Err(fault)) => Err(fault.into_store_error(what)),
             Err(e) => Err(StoreError::with_source(
                 format!("sqlite {what}: blocking task failed"),
                 e,
             )),
         }
     }
+}
+
+/// A connection with the identity of the file it was opened on.
+struct Conn {
+    conn: Connection,
+    file: FileId,
+}
+
+/// Why an operation could not run.
+enum Fault {
+    File(String),
+    Sqlite(rusqlite::Error),
+}
+
+impl Fault {
+    fn into_store_error(self, what: &str) -> StoreError {
+        match self {
+            Fault::File(msg) => StoreError::new(format!("sqlite {what}: {msg}")),
+            Fault::Sqlite(e) => sqlite_error(what, e),
+        }
+    }
+}
+
+impl From<rusqlite::Error> for Fault {
+    fn from(e: rusqlite::Error) -> Self {
+        Fault::Sqlite(e)
+    }
+}
+
+#[cfg(unix)]
+type FileId = (u64, u64);
+#[cfg(not(unix))]
+type FileId = ();
+
+#[cfg(unix)]
+fn file_id(meta: &std::fs::Metadata) -> FileId {
+    use std::os::unix::fs::MetadataExt;
+    (meta.dev(), meta.ino())
+}
+#[cfg(not(unix))]
+fn file_id(_meta: &std::fs::Metadata) -> FileId {}
+
+/// The cached connection if it is still on the file at `path`, else a new
+/// one. The file must exist (a deleted file is an error, never a fresh empty
+/// store) and have a write permission bit (a file made read-only is an
+/// error even for root, whom the OS would let write).
+fn checked_connection(path: &Path, cached: Option<Conn>, busy: Duration) -> Result<Conn, Fault> {
+    let meta = std::fs::metadata(path)
+        .map_err(|e| Fault::File(format!("database file unavailable: {e}")))?;
+    if meta.permissions().readonly() {
+        return Err(Fault::File("database file is read-only".into()));
+    }
+    let file = file_id(&meta);
+    if let Some(c) = cached.filter(|c| c.file == file) {
+        return Ok(c);
+    }
+    let conn = Connection::open_with_flags(
+        path,
+        OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+    )?;
+    conn.busy_timeout(busy)?;
+    conn.pragma_update(None, "synchronous", "NORMAL")?;
+    Ok(Conn { conn, file })
 }
 
 fn sqlite_error(what: &str, e: rusqlite::Error) -> StoreError {

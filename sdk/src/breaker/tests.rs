@@ -709,6 +709,57 @@ async fn sqlite_file_gone_is_store_unavailable_and_no_call_is_made() {
     assert_eq!(calls.load(Ordering::SeqCst), 0);
 }
 
+#[cfg(unix)]
+#[tokio::test]
+async fn sqlite_read_only_file_fails_closed_even_for_root() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = TempDir::new();
+    let store = SqliteStore::open(dir.db()).unwrap();
+    assert!(store.should_allow("h").await.unwrap());
+    std::fs::set_permissions(dir.db(), std::fs::Permissions::from_mode(0o444)).unwrap();
+
+    let calls = AtomicU32::new(0);
+    let breaker = Breaker::new(Arc::new(store.clone())).retry_policy(RetryPolicy::none());
+    let r = breaker
+        .call("h", || async {
+            calls.fetch_add(1, Ordering::SeqCst);
+            Ok::<_, CallError>(())
+        })
+        .await;
+    match r {
+        Err(BreakerError::StoreUnavailable(e)) => {
+            assert!(e.message().contains("read-only"), "{e}")
+        }
+        other => panic!("expected StoreUnavailable, got {other:?}"),
+    }
+    assert_eq!(calls.load(Ordering::SeqCst), 0, "no call made");
+
+    std::fs::set_permissions(dir.db(), std::fs::Permissions::from_mode(0o644)).unwrap();
+    assert!(store.should_allow("h").await.unwrap(), "writable again");
+}
+
+#[tokio::test]
+async fn sqlite_replaced_file_is_followed() {
+    let dir = TempDir::new();
+    let clock = ManualClock::at(t0());
+    let store = SqliteStore::open(dir.db())
+        .unwrap()
+        .with_config(config())
+        .with_clock(clock.clone());
+    for _ in 0..3 {
+        store.record_failure("h", OPEN_FOR).await.unwrap();
+    }
+    assert!(!store.should_allow("h").await.unwrap());
+    // Someone replaces the database with a fresh one: the handle must not
+    // keep using the old, unlinked file.
+    for ext in ["", "-wal", "-shm"] {
+        let _ = std::fs::remove_file(format!("{}{ext}", dir.db().display()));
+    }
+    let _fresh = SqliteStore::open(dir.db()).unwrap();
+    assert!(store.should_allow("h").await.unwrap());
+    assert_eq!(store.snapshot("h").await.unwrap(), None);
+}
+
 #[tokio::test]
 async fn sqlite_lock_held_past_busy_timeout_is_store_unavailable() {
     // Another process holds the write lock and never lets go: the store
@@ -731,4 +782,36 @@ fn debug_output_is_tidy() {
     assert!(s.starts_with("MemoryStore"), "{s}");
     let e = StoreError::with_source("x", std::io::Error::other("y"));
     assert!(std::error::Error::source(&e).is_some());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn sqlite_many_concurrent_callers_in_one_process() {
+    let dir = TempDir::new();
+    let store = SqliteStore::open(dir.db()).unwrap().with_config(config());
+    let mut tasks = Vec::new();
+    for i in 0..1000 {
+        let s = store.clone();
+        tasks.push(tokio::spawn(async move {
+            let key = format!("host{}", i % 10);
+            s.should_allow(&key).await?;
+            s.record_failure(&key, OPEN_FOR).await?;
+            s.record_success(&key).await
+        }));
+    }
+    for t in tasks {
+        t.await.unwrap().unwrap();
+    }
+}
+
+#[test]
+fn guarded_call_futures_are_send() {
+    fn assert_send<T: Send>(_: T) {}
+    let breaker = Breaker::new(Arc::new(MemoryStore::new()));
+    assert_send(breaker.call("k", || async { Ok::<_, CallError>(()) }));
+    let sqlite: Arc<dyn BreakerStore> = Arc::new(SqliteStore::open(TempDir::new().db()).unwrap());
+    assert_send(Breaker::new(sqlite).call_classified(
+        "k",
+        |_: &CallError| true,
+        || async { Ok::<_, CallError>(()) },
+    ));
 }
