@@ -1331,7 +1331,6 @@ async fn key_scope_is_the_credential_not_its_spelling() {
 /// and an oversized body, which the journal/fault middleware answers before
 /// the AIdenID handlers run (today with AuthFlow's `{"message"}` body).
 #[tokio::test]
-#[ignore = "mock bug: control.rs answers injected faults and oversized bodies on /v1 routes with {message}, not the envelope"]
 async fn middleware_errors_use_the_envelope_too() {
     let server = MockServer::start().await.unwrap();
     let wire = Wire::new(&server);

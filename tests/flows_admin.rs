@@ -103,6 +103,8 @@ struct Api {
 impl Api {
     async fn start() -> Api {
         let server = MockServer::start().await.expect("mock server");
+        // Timestamps are compared exactly: time moves only when the test says.
+        server.clock().freeze();
         let flows = FlowsClient::builder()
             .token(server.flows_admin_token())
             .base_url(server.base_url())

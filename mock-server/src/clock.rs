@@ -17,9 +17,22 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 /// clock.advance(Duration::from_secs(46));
 /// assert!(clock.now_secs() >= before + 46);
 /// ```
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct Clock {
     offset_ms: Arc<AtomicI64>,
+    /// The frozen instant (ms), or `NOT_FROZEN`.
+    frozen_ms: Arc<AtomicI64>,
+}
+
+const NOT_FROZEN: i64 = i64::MIN;
+
+impl Default for Clock {
+    fn default() -> Self {
+        Clock {
+            offset_ms: Arc::default(),
+            frozen_ms: Arc::new(AtomicI64::new(NOT_FROZEN)),
+        }
+    }
 }
 
 impl Clock {
@@ -34,18 +47,47 @@ impl Clock {
         self.offset_ms.fetch_add(ms, Ordering::SeqCst);
     }
 
-    /// Drop any offset: back to real time.
+    /// Drop any offset and unfreeze: back to real time.
     pub fn reset(&self) {
         self.offset_ms.store(0, Ordering::SeqCst);
+        self.frozen_ms.store(NOT_FROZEN, Ordering::SeqCst);
+    }
+
+    /// Stop the clock at the current instant: time then moves only by
+    /// [`advance`](Self::advance), so tests can compare timestamps exactly.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// let clock = authflow_mock::Clock::new();
+    /// clock.freeze();
+    /// let t = clock.now_millis();
+    /// clock.advance(Duration::from_millis(1500));
+    /// assert_eq!(clock.now_millis(), t + 1500);
+    /// ```
+    pub fn freeze(&self) {
+        let now = real_millis();
+        let _ =
+            self.frozen_ms
+                .compare_exchange(NOT_FROZEN, now, Ordering::SeqCst, Ordering::SeqCst);
+    }
+
+    /// Let the clock run with real time again (the offset stays).
+    pub fn unfreeze(&self) {
+        let frozen = self.frozen_ms.swap(NOT_FROZEN, Ordering::SeqCst);
+        if frozen != NOT_FROZEN {
+            // Keep reading the same instant at the moment of unfreezing.
+            self.offset_ms
+                .fetch_add(frozen - real_millis(), Ordering::SeqCst);
+        }
     }
 
     /// Milliseconds since the Unix epoch, as the mock sees it.
     pub fn now_millis(&self) -> i64 {
-        let real = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .map(|d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
-            .unwrap_or(0);
-        real.saturating_add(self.offset_ms.load(Ordering::SeqCst))
+        let base = match self.frozen_ms.load(Ordering::SeqCst) {
+            NOT_FROZEN => real_millis(),
+            frozen => frozen,
+        };
+        base.saturating_add(self.offset_ms.load(Ordering::SeqCst))
     }
 
     /// Seconds since the Unix epoch, as the mock sees it.
@@ -57,6 +99,13 @@ impl Clock {
     pub fn now_rfc3339(&self) -> String {
         rfc3339(self.now_millis())
     }
+}
+
+fn real_millis() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+        .unwrap_or(0)
 }
 
 /// Format Unix milliseconds as RFC 3339 UTC (`2026-04-06T21:33:45.225Z`).

@@ -5,6 +5,7 @@
 //! | --- | --- |
 //! | `GET /__mock/emails?to=ADDRESS` | captured emails (all, or to one address), newest last |
 //! | `POST /__mock/clock/advance` `{"seconds": N}` | move the clock forward |
+//! | `POST /__mock/clock/freeze`, `/unfreeze` | stop the clock (it moves only by `advance`) / real time again |
 //! | `POST /__mock/reset` | forget all state (orgs re-seeded, clock back to real time) |
 //! | `GET /__mock/requests` | the request journal, secrets redacted |
 //! | `POST /__mock/faults` `{"route", "status"?, "times"?, "latency_ms"?}` | inject a fault |
@@ -289,6 +290,19 @@ pub(crate) async fn advance_clock(
     state.clock().advance(Duration::from_secs_f64(seconds));
     Json(json!({ "now": state.clock().now_rfc3339(), "now_unix": state.clock().now_secs() }))
         .into_response()
+}
+
+/// `POST /__mock/clock/freeze`: stop the clock (it then moves only by
+/// `advance`); `POST /__mock/clock/unfreeze`: real time again.
+pub(crate) async fn freeze_clock(State(state): State<AppState>) -> Response {
+    state.clock().freeze();
+    Json(json!({ "now": state.clock().now_rfc3339(), "frozen": true })).into_response()
+}
+
+/// See [`freeze_clock`].
+pub(crate) async fn unfreeze_clock(State(state): State<AppState>) -> Response {
+    state.clock().unfreeze();
+    Json(json!({ "now": state.clock().now_rfc3339(), "frozen": false })).into_response()
 }
 
 /// The body as a JSON object, or `None` (arrays would otherwise fill a struct

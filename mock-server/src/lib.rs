@@ -493,6 +493,8 @@ pub fn app(state: AppState) -> Router {
         .route("/openapi.json", get(openapi_json))
         .route("/__mock/emails", get(control::emails))
         .route("/__mock/clock/advance", post(control::advance_clock))
+        .route("/__mock/clock/freeze", post(control::freeze_clock))
+        .route("/__mock/clock/unfreeze", post(control::unfreeze_clock))
         .route("/__mock/reset", post(control::reset))
         .route("/__mock/requests", get(control::requests))
         .route(

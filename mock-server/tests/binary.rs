@@ -22,7 +22,10 @@ const BIN: &str = env!("CARGO_BIN_EXE_authflow-mock");
 const START_TIMEOUT: Duration = Duration::from_secs(30);
 const EXIT_TIMEOUT: Duration = Duration::from_secs(5);
 /// Environment variables the binary reads; cleared so the host's do not leak in.
-const ENV_VARS: [&str; 7] = [
+const ENV_VARS: [&str; 10] = [
+    "AIDENID_AGENT_KEY",
+    "AIDENID_ORG_ID",
+    "AIDENID_PROJECT_ID",
     "AUTHFLOW_API_KEY",
     "AUTHFLOW_ORG_ID",
     "AUTHFLOW_OWNER_EMAIL",
@@ -515,4 +518,83 @@ fn help_documents_the_flags_environment_and_control_api() {
     ] {
         assert!(stdout.contains(needle), "--help lacks {needle}:\n{stdout}");
     }
+}
+
+/// `--smtp-listen` and `AIDENID_AGENT_KEY`: an identity created with the
+/// key from the environment receives a message sent over SMTP; the key is
+/// not printed.
+#[tokio::test]
+async fn smtp_listener_and_agent_key_from_the_environment() {
+    use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
+    const KEY: &str = "aid_binarytestkey0123456789";
+    let mut mock = Mock::spawn(
+        &[
+            "--listen",
+            "127.0.0.1:0",
+            "--fast-hashing",
+            "--smtp-listen",
+            "127.0.0.1:0",
+        ],
+        &[
+            ("AIDENID_AGENT_KEY", KEY),
+            ("AIDENID_ORG_ID", "org_bin"),
+            ("AIDENID_PROJECT_ID", "proj_bin"),
+        ],
+    );
+    let first = mock.line(START_TIMEOUT).expect("a first stdout line");
+    let base_url = base_url_of(&first);
+    let lines = mock.lines_until("smtp on ");
+    assert!(!lines.join("\n").contains(KEY), "{lines:?}");
+    let smtp: std::net::SocketAddr = lines
+        .last()
+        .and_then(|l| l.strip_prefix("smtp on "))
+        .and_then(|a| a.parse().ok())
+        .expect("smtp address");
+
+    let http = reqwest::Client::new();
+    let ident: serde_json::Value = http
+        .post(format!("{base_url}/v1/identities"))
+        .bearer_auth(KEY)
+        .header("X-Org-Id", "org_bin")
+        .header("X-Project-Id", "proj_bin")
+        .header("Idempotency-Key", "bin-1")
+        .json(&serde_json::json!({ "label": "binary" }))
+        .send()
+        .await
+        .expect("create identity")
+        .json()
+        .await
+        .expect("JSON");
+    let address = ident["email"].as_str().expect("email").to_owned();
+    let id = ident["id"].as_str().expect("id").to_owned();
+
+    let mailer = AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(smtp.ip().to_string())
+        .port(smtp.port())
+        .build();
+    let msg = Message::builder()
+        .from("App <app@example.com>".parse().expect("from"))
+        .to(address.parse().expect("to"))
+        .subject("Your code")
+        .body(String::from("Your verification code is 246810."))
+        .expect("message");
+    mailer.send(msg).await.expect("SMTP delivery");
+
+    let inbox: serde_json::Value = http
+        .get(format!("{base_url}/v1/identities/{id}/messages"))
+        .bearer_auth(KEY)
+        .header("X-Org-Id", "org_bin")
+        .header("X-Project-Id", "proj_bin")
+        .send()
+        .await
+        .expect("messages")
+        .json()
+        .await
+        .expect("JSON");
+    assert_eq!(inbox["total"], 1, "{inbox}");
+    assert_eq!(inbox["items"][0]["extraction"]["type"], "otp");
+    assert_eq!(inbox["items"][0]["extraction"]["redacted_value"], "***810");
+
+    mock.sigterm();
+    let (status, _, stderr) = mock.finish(EXIT_TIMEOUT);
+    assert!(status.success(), "{status:?}\n{stderr}");
 }

@@ -49,7 +49,7 @@ pub mod target;
 
 pub use config::{ConfigError, CookieMode, FileConfig, ProxyConfig, ProxyConfigBuilder, RateLimit};
 pub use error::ProxyError;
-pub use server::{ServeOptions, serve};
+pub use server::{ServeOptions, serve, serve_handoff};
 pub use service::{BoxError, NotFound, Proxy, ProxyLayer, ProxyService};
 
 /// The complete app for `config`: `GET /healthz`, `GET /metrics` and the

@@ -16,7 +16,9 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use authflow_proxy::{ConfigError, FileConfig, ProxyConfig, ProxyLayer, ServeOptions, serve};
+use authflow_proxy::{
+    ConfigError, FileConfig, ProxyConfig, ProxyLayer, ServeOptions, serve_handoff,
+};
 use clap::Parser;
 use secrecy::SecretString;
 
@@ -87,9 +89,10 @@ fn read_key(file: Option<&PathBuf>) -> Result<SecretString, ConfigError> {
     }
 }
 
-/// Thread-per-core: every worker thread runs a single-threaded runtime that
-/// accepts on the shared listener and owns its upstream connection pool, so a
-/// request never hops threads (metrics and rate-limit buckets are shared).
+/// Thread-per-core: the main thread accepts and deals connections
+/// round-robin to worker threads; every worker runs a single-threaded runtime
+/// that owns its connections and its upstream connection pool, so a request
+/// never hops threads (metrics and rate-limit buckets are shared).
 fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
     let file = match &args.config {
         Some(path) => FileConfig::load(path)?,
@@ -122,8 +125,10 @@ fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
 
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     let mut threads = Vec::with_capacity(workers);
+    let mut hands = Vec::with_capacity(workers);
     for i in 0..workers {
-        let listener = listener.try_clone()?;
+        let (hand, incoming) = tokio::sync::mpsc::channel(1024);
+        hands.push(hand);
         let layer = if i == 0 {
             layer.clone()
         } else {
@@ -133,17 +138,18 @@ fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
         let thread = std::thread::Builder::new()
             .name(format!("authflow-proxy-{i}"))
             .spawn(move || -> std::io::Result<()> {
-                let rt = tokio::runtime::Builder::new_current_thread()
+                tokio::runtime::Builder::new_current_thread()
                     .enable_all()
-                    .build()?;
-                rt.block_on(async move {
-                    let listener = tokio::net::TcpListener::from_std(listener)?;
-                    serve(listener, layer.router(), options, async move {
-                        let _ = stop.wait_for(|s| *s).await;
-                    })
-                    .await;
-                    Ok(())
-                })
+                    .build()?
+                    .block_on(serve_handoff(
+                        incoming,
+                        layer.router(),
+                        options,
+                        async move {
+                            let _ = stop.wait_for(|s| *s).await;
+                        },
+                    ));
+                Ok(())
             })?;
         threads.push(thread);
     }
@@ -156,7 +162,30 @@ fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
     tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()?
-        .block_on(shutdown_signal());
+        .block_on(async move {
+            let listener = tokio::net::TcpListener::from_std(listener)?;
+            let shutdown = shutdown_signal();
+            tokio::pin!(shutdown);
+            let mut next = 0usize;
+            loop {
+                tokio::select! {
+                    accepted = listener.accept() => match accepted {
+                        Ok((stream, peer)) => {
+                            let Ok(stream) = stream.into_std() else { continue };
+                            // A full queue waits: back-pressure on accepting.
+                            let _ = hands[next % hands.len()].send((stream, peer)).await;
+                            next = next.wrapping_add(1);
+                        }
+                        Err(e) => {
+                            tracing::warn!(error = %e, "accept failed");
+                            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+                        }
+                    },
+                    () = &mut shutdown => break,
+                }
+            }
+            Ok::<(), std::io::Error>(())
+        })?;
     let _ = stop_tx.send(true);
     for t in threads {
         match t.join() {
