@@ -12,16 +12,6 @@ use super::routes::{self, Route};
 use super::secret::expose;
 use super::{Endpoint, json_response};
 
-/// Percent-encode `id` as one path segment.
-fn segment(id: &str) -> String {
-    const SEGMENT: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERIC
-        .remove(b'_')
-        .remove(b'-')
-        .remove(b'.')
-        .remove(b'~');
-    percent_encoding::utf8_percent_encode(id, SEGMENT).to_string()
-}
-
 // ------------------------------------------------------------- identities
 
 /// An identity's lifecycle state.
@@ -101,7 +91,7 @@ impl Endpoint for GetIdentity {
         &routes::IDENTITY_GET
     }
     fn path(&self) -> String {
-        format!("/v1/identities/{}", segment(&self.id))
+        format!("/v1/identities/{}", super::path_segment(&self.id))
     }
 }
 
@@ -119,7 +109,7 @@ impl Endpoint for SquashIdentity {
         &routes::IDENTITY_SQUASH
     }
     fn path(&self) -> String {
-        format!("/v1/identities/{}/squash", segment(&self.id))
+        format!("/v1/identities/{}/squash", super::path_segment(&self.id))
     }
 }
 
@@ -212,7 +202,7 @@ impl Endpoint for ListIdentityMessages {
         &routes::IDENTITY_MESSAGES
     }
     fn path(&self) -> String {
-        format!("/v1/identities/{}/messages", segment(&self.id))
+        format!("/v1/identities/{}/messages", super::path_segment(&self.id))
     }
 }
 

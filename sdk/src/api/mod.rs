@@ -40,6 +40,22 @@ pub trait Endpoint: Serialize {
     }
 }
 
+/// Percent-encode `id` as exactly one path segment: `/`, `?`, `#`, `%`,
+/// spaces and every other reserved character are escaped, so an id can
+/// never address another route.
+///
+/// ```
+/// assert_eq!(authflow::api::path_segment("a/b c"), "a%2Fb%20c");
+/// ```
+pub fn path_segment(id: &str) -> String {
+    const SEGMENT: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERIC
+        .remove(b'_')
+        .remove(b'-')
+        .remove(b'.')
+        .remove(b'~');
+    percent_encoding::utf8_percent_encode(id, SEGMENT).to_string()
+}
+
 /// Decoding a success response body.
 pub trait FromResponse: Sized {
     /// Decode from the raw body. The error is serde's message.

@@ -13,15 +13,6 @@ use super::routes::{self, Route};
 use super::secret::expose;
 use super::{Endpoint, json_response};
 
-fn segment(id: &str) -> String {
-    const SEGMENT: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERIC
-        .remove(b'_')
-        .remove(b'-')
-        .remove(b'.')
-        .remove(b'~');
-    percent_encoding::utf8_percent_encode(id, SEGMENT).to_string()
-}
-
 /// Which flow a run tests.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -206,7 +197,7 @@ impl Endpoint for GetRun {
         &routes::RUN_GET
     }
     fn path(&self) -> String {
-        format!("/v1/reliability/{}", segment(&self.id))
+        format!("/v1/reliability/{}", super::path_segment(&self.id))
     }
 }
 
@@ -224,7 +215,7 @@ impl Endpoint for GetRunSecret {
         &routes::RUN_SECRET
     }
     fn path(&self) -> String {
-        format!("/v1/reliability/{}/secret", segment(&self.id))
+        format!("/v1/reliability/{}/secret", super::path_segment(&self.id))
     }
 }
 

@@ -27,12 +27,7 @@ json_response!(
 /// `/api/admin/flows/{id}` + `suffix`, the id percent-encoded as one path
 /// segment (so an id can never reach another route).
 pub fn flow_path(id: &str, suffix: &str) -> String {
-    const SEGMENT: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERIC
-        .remove(b'_')
-        .remove(b'-')
-        .remove(b'.')
-        .remove(b'~');
-    let mut id = percent_encoding::utf8_percent_encode(id, SEGMENT).to_string();
+    let mut id = crate::api::path_segment(id);
     // `.` and `..` are dot segments even when valid characters.
     if id == "." || id == ".." {
         id = id.replace('.', "%2E");
