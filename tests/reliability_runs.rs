@@ -507,3 +507,53 @@ async fn an_unwritable_sqlite_breaker_file_fails_closed() {
     let _ = std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644));
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// `wait_for_run` waits out 503s with their `Retry-After` (through the
+/// client's sleep: nothing really waits here) and gives up at `max_wait`.
+#[tokio::test]
+async fn wait_for_run_honours_retry_after_and_its_bound() {
+    let server = MockServer::start().await.unwrap();
+    let key = server.agent_key();
+    let sleep = Arc::new(authflow_tests::RecordingSleep::default());
+    let aid = AidenIdClient::builder()
+        .api_key(key.key.clone())
+        .scope(&key.org_id, &key.project_id)
+        .base_url(server.base_url())
+        .retry(RetryPolicy::none())
+        .sleeper(sleep.clone())
+        .build()
+        .unwrap();
+    let ident = identity(&aid).await;
+    let target = format!(
+        "{}/__mock/demo/forgot-password?drop=true",
+        server.base_url()
+    );
+    let run = aid
+        .create_run(&run_req(target, &ident.id, RunFlowType::PasswordReset))
+        .await
+        .unwrap()
+        .into_inner();
+    let resp = reqwest::Client::new()
+        .post(format!("{}/__mock/faults", server.base_url()))
+        .json(&serde_json::json!({"route": "getRun", "status": 503, "times": 2, "retry_after": 7}))
+        .send()
+        .await
+        .unwrap();
+    assert!(resp.status().is_success());
+    // The mail was dropped: the run stays pending; the bound ends the wait.
+    let options = WaitOptions::default().max_wait(Duration::from_secs(30));
+    let err = aid.wait_for_run(&run.id, options).await.unwrap_err();
+    assert!(matches!(err, Error::Timeout { .. }), "{err:?}");
+    let delays = sleep.delays();
+    assert_eq!(
+        &delays[..2],
+        &[Duration::from_secs(7), Duration::from_secs(7)]
+    );
+    assert!(delays[2..].iter().all(|d| *d <= Duration::from_secs(8)));
+    let total: Duration = delays.iter().sum();
+    assert!(total <= Duration::from_secs(30), "{total:?}");
+    // Once the mail comes (the clock passes the timeout), it ends.
+    server.clock().advance(Duration::from_secs(121));
+    let done = aid.wait_for_run(&run.id, options).await.unwrap();
+    assert_eq!(done.status, RunStatus::Timeout);
+}

@@ -8,7 +8,7 @@
 //! | `POST /__mock/clock/freeze`, `/unfreeze` | stop the clock (it moves only by `advance`) / real time again |
 //! | `POST /__mock/reset` | forget all state (orgs re-seeded, clock back to real time) |
 //! | `GET /__mock/requests` | the request journal, secrets redacted |
-//! | `POST /__mock/faults` `{"route", "status"?, "times"?, "latency_ms"?}` | inject a fault |
+//! | `POST /__mock/faults` `{"route", "status"?, "times"?, "latency_ms"?, "retry_after"?}` | inject a fault |
 //! | `DELETE /__mock/faults` | clear faults |
 
 use std::collections::HashMap;
@@ -94,12 +94,16 @@ pub struct Fault {
     /// Latency added to every call of the route.
     #[serde(default)]
     pub latency_ms: Option<u64>,
+    /// `Retry-After` seconds sent with the forced status.
+    #[serde(default)]
+    pub retry_after: Option<u64>,
 }
 
 #[derive(Debug, Default, Clone)]
 struct FaultState {
     status: Option<(u16, u32)>,
     latency: Option<Duration>,
+    retry_after: Option<u64>,
 }
 
 /// Injected faults by route name.
@@ -114,6 +118,7 @@ impl Faults {
             let e = m.entry(route).or_default();
             if let Some(s) = f.status {
                 e.status = Some((s, f.times.unwrap_or(1)));
+                e.retry_after = f.retry_after;
             }
             if let Some(ms) = f.latency_ms {
                 e.latency = Some(Duration::from_millis(ms));
@@ -121,7 +126,7 @@ impl Faults {
         }
     }
     /// The latency to add and the status to force (consuming one use) for a route.
-    fn take(&self, route: &str) -> (Option<Duration>, Option<u16>) {
+    fn take(&self, route: &str) -> (Option<Duration>, Option<(u16, Option<u64>)>) {
         let Ok(mut m) = self.by_route.lock() else {
             return (None, None);
         };
@@ -131,7 +136,7 @@ impl Faults {
         let status = match &mut e.status {
             Some((s, n)) if *n > 0 => {
                 *n -= 1;
-                Some(*s)
+                Some((*s, e.retry_after))
             }
             _ => None,
         };
@@ -217,12 +222,21 @@ pub(crate) async fn journal_and_faults(
         if let Some(d) = latency {
             tokio::time::sleep(d).await;
         }
-        match forced.and_then(|s| StatusCode::from_u16(s).ok()) {
-            Some(status) if crate::uses_envelope(&path) => {
-                crate::envelope::EnvelopeError::new(status, "injected_fault", "Injected fault")
-                    .into_response()
+        let forced = forced.and_then(|(s, after)| StatusCode::from_u16(s).ok().map(|s| (s, after)));
+        match forced {
+            Some((status, after)) => {
+                let mut resp = if crate::uses_envelope(&path) {
+                    crate::envelope::EnvelopeError::new(status, "injected_fault", "Injected fault")
+                        .into_response()
+                } else {
+                    ApiError::new(status, "Injected fault").into_response()
+                };
+                if let Some(secs) = after {
+                    resp.headers_mut()
+                        .insert(axum::http::header::RETRY_AFTER, secs.into());
+                }
+                resp
             }
-            Some(status) => ApiError::new(status, "Injected fault").into_response(),
             None => {
                 next.run(Request::from_parts(parts, Body::from(bytes)))
                     .await
