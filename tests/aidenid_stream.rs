@@ -294,3 +294,31 @@ async fn smtp_mail_reaches_the_inbox_and_the_stream() {
         .collect();
     assert!(emails.contains(&ident.email));
 }
+
+/// An open inbox stream does not hold up a graceful shutdown: the stream
+/// ends and `shutdown()` returns.
+#[tokio::test]
+async fn shutdown_ends_open_streams() {
+    let server = MockServer::start().await.unwrap();
+    let base = server.base_url();
+    let session = signed_in(&server, &base, "bye@example.com").await;
+    let ident = session.create_identity("bye").await.unwrap().into_inner();
+    deliver(&server, &ident.email, "135790").await;
+    // A raw stream (no reconnects), read until its first event.
+    let token = secrecy::ExposeSecret::expose_secret(&session.info().session_token).to_owned();
+    let mut resp = reqwest::Client::new()
+        .get(format!("{base}/v1/consumer/inbox"))
+        .bearer_auth(token)
+        .send()
+        .await
+        .unwrap();
+    assert!(resp.chunk().await.unwrap().is_some());
+    tokio::time::timeout(Duration::from_secs(5), server.shutdown())
+        .await
+        .expect("shutdown does not wait on the stream");
+    let rest = tokio::time::timeout(Duration::from_secs(5), async {
+        while let Ok(Some(_)) = resp.chunk().await {}
+    })
+    .await;
+    assert!(rest.is_ok(), "the stream ended");
+}

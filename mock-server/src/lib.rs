@@ -355,6 +355,7 @@ impl MockServerBuilder {
                 idempotency: Default::default(),
                 sse_heartbeat: self.sse_heartbeat,
                 target_client,
+                closing: tokio::sync::watch::channel(false).0,
                 breaker,
                 _breaker_file: breaker_file,
             }),
@@ -718,6 +719,7 @@ impl MockServer {
 
     /// Stop accepting connections, finish in-flight requests, and wait.
     pub async fn shutdown(mut self) {
+        self.state.inner.closing.send_replace(true);
         if let Some(smtp) = self.smtp.take() {
             smtp.shutdown().await;
         }
@@ -732,6 +734,7 @@ impl MockServer {
 
 impl Drop for MockServer {
     fn drop(&mut self) {
+        self.state.inner.closing.send_replace(true);
         if let Some(tx) = self.shutdown.take() {
             let _ = tx.send(());
         }

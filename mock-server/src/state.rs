@@ -113,6 +113,9 @@ pub(crate) struct Inner {
     pub target_client: reqwest::Client,
     /// The run engine's circuit-breaker store.
     pub breaker: std::sync::Arc<dyn authflow::breaker::BreakerStore>,
+    /// Set to `true` when the server shuts down: long-lived responses (the
+    /// inbox stream) end, so a graceful shutdown does not wait on them.
+    pub closing: tokio::sync::watch::Sender<bool>,
     /// The default SQLite breaker file (removed with the state).
     pub _breaker_file: Option<crate::breaker::TempFile>,
 }

@@ -157,7 +157,9 @@ pub(crate) async fn stream(
         rx: tokio::sync::broadcast::Receiver<u64>,
         pending: std::collections::VecDeque<super::store::EventRecord>,
         first: bool,
+        closing: tokio::sync::watch::Receiver<bool>,
     }
+    let closing = state.inner.closing.subscribe();
     let cursor = Cursor {
         state,
         consumer_id,
@@ -165,6 +167,7 @@ pub(crate) async fn stream(
         rx,
         pending: Default::default(),
         first: true,
+        closing,
     };
     let events = futures_util::stream::unfold(cursor, |mut c| async move {
         loop {
@@ -176,10 +179,17 @@ pub(crate) async fn stream(
                     .data(e.data.to_string());
                 return Some((Ok(event), c));
             }
+            if *c.closing.borrow() {
+                return None;
+            }
             if !c.first {
-                match c.rx.recv().await {
-                    Ok(_) | Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => {}
-                    Err(tokio::sync::broadcast::error::RecvError::Closed) => return None,
+                tokio::select! {
+                    r = c.rx.recv() => match r {
+                        Ok(_) | Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => {}
+                        Err(tokio::sync::broadcast::error::RecvError::Closed) => return None,
+                    },
+                    // The server is shutting down: end the stream.
+                    _ = c.closing.changed() => return None,
                 }
             }
             c.first = false;
