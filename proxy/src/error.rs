@@ -121,6 +121,29 @@ impl ProxyError {
         e
     }
 
+    /// 503 `dependency_timeout`: the upstream's circuit breaker is open, so
+    /// the upstream was not called.
+    pub const fn circuit_open() -> Self {
+        let mut e = Self::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "dependency_timeout",
+            "The upstream circuit is open. Retry shortly.",
+        );
+        e.retryable = true;
+        e
+    }
+    /// 503 `dependency_unavailable`: the circuit breaker's store could not be
+    /// read or written (the breaker fails closed).
+    pub const fn breaker_unavailable() -> Self {
+        let mut e = Self::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "dependency_unavailable",
+            "The upstream circuit breaker is unavailable",
+        );
+        e.retryable = true;
+        e
+    }
+
     /// Render the envelope for a request. `path` is the request path, already
     /// scrubbed of secrets by the caller; it is cut at 256 bytes.
     pub fn render(&self, request_id: &str, path: &str) -> Response<Body> {

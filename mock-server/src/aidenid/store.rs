@@ -183,8 +183,10 @@ pub struct Data {
     pub events: Vec<EventRecord>,
     /// Reliability runs by id.
     pub runs: HashMap<String, RunRecord>,
-    /// Counters.
+    /// Creation order of identities and runs.
     pub next_seq: u64,
+    /// The last inbox event id (ids are consecutive per server).
+    pub last_event: u64,
 }
 
 /// A stored reliability run.
@@ -263,8 +265,8 @@ impl AidenIdState {
     /// Append an event to the log and wake live streams.
     pub fn emit(&self, consumer_id: &str, event: &'static str, data: Value) -> u64 {
         let id = self.with(|d| {
-            d.next_seq += 1;
-            let id = d.next_seq;
+            d.last_event += 1;
+            let id = d.last_event;
             d.events.push(EventRecord {
                 id,
                 consumer_id: consumer_id.to_owned(),
