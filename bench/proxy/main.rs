@@ -18,6 +18,13 @@
 //!   through the proxy, for the latency the proxy adds.
 //! - RSS: peak resident set (`VmHWM`) of each proxy's processes.
 //!
+//! - With `wrk` on the PATH (the Debian package; `run.sh` installs it) the
+//!   peak table is measured by `wrk --latency` (`PROXY_BENCH_WRK_THREADS`,
+//!   default 1, threads; same connections and duration, after a 1 s wrk
+//!   warm-up); the Rust generator's figures for the same targets follow for
+//!   comparison, and it alone does the paced run (wrk cannot pace).
+//!   `PROXY_BENCH_WRK=0` skips wrk.
+//!
 //! Targets missing from the machine (node packages, nginx) are skipped;
 //! `PROXY_BENCH_ONLY=authflow|express|nginx` runs one contender.
 
@@ -351,6 +358,94 @@ async fn read_response(s: &mut TcpStream, buf: &mut Vec<u8>) -> std::io::Result<
     Ok((status, close))
 }
 
+/// Whether `wrk` is usable (on the PATH and not turned off).
+fn wrk_available() -> bool {
+    std::env::var("PROXY_BENCH_WRK").map_or(true, |v| v != "0")
+        && Command::new("wrk")
+            .arg("--version")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status()
+            .is_ok()
+}
+
+/// A wrk latency figure (`812.00us`, `1.23ms`, `2.00s`).
+fn wrk_duration(v: &str) -> Option<Duration> {
+    let (num, unit) = v
+        .find(|c: char| c.is_ascii_alphabetic())
+        .map(|i| v.split_at(i))?;
+    let n: f64 = num.parse().ok()?;
+    let secs = match unit {
+        "us" => n / 1e6,
+        "ms" => n / 1e3,
+        "s" => n,
+        "m" => n * 60.0,
+        _ => return None,
+    };
+    Some(Duration::from_secs_f64(secs))
+}
+
+/// Run `wrk --latency` against `addr` (1 s warm-up, then `secs`): RPS, p50,
+/// p99 and non-2xx/socket errors.
+fn wrk(addr: SocketAddr, with_key: bool, conns: usize, secs: u64) -> Option<Outcome> {
+    let target = if with_key {
+        format!("{PATH}&api_key={KEY}")
+    } else {
+        PATH.to_owned()
+    };
+    let url = format!("http://{addr}{target}");
+    let threads = env_num("PROXY_BENCH_WRK_THREADS", 1)
+        .max(1)
+        .min(conns as u64);
+    let run = |d: u64| {
+        Command::new("wrk")
+            .arg(format!("-t{threads}"))
+            .arg(format!("-c{conns}"))
+            .arg(format!("-d{d}s"))
+            .arg("--latency")
+            .arg(&url)
+            .stderr(Stdio::inherit())
+            .output()
+            .ok()
+    };
+    run(1)?;
+    let out = run(secs)?;
+    let text = String::from_utf8_lossy(&out.stdout);
+    let mut o = Outcome {
+        rps: 0.0,
+        p50: Duration::ZERO,
+        p99: Duration::ZERO,
+        errors: 0,
+    };
+    for line in text.lines() {
+        let mut f = line.split_whitespace();
+        match (f.next(), f.next()) {
+            (Some("Requests/sec:"), Some(v)) => o.rps = v.parse().ok()?,
+            (Some("50%"), Some(v)) => o.p50 = wrk_duration(v)?,
+            (Some("99%"), Some(v)) => o.p99 = wrk_duration(v)?,
+            (Some("Non-2xx"), _) => {
+                o.errors += line
+                    .rsplit(' ')
+                    .next()
+                    .and_then(|n| n.trim().parse::<u64>().ok())
+                    .unwrap_or(0);
+            }
+            (Some("Socket"), Some("errors:")) => {
+                // "Socket errors: connect 0, read 0, write 0, timeout 0"
+                o.errors += line
+                    .split(',')
+                    .filter_map(|p| p.split_whitespace().last()?.parse::<u64>().ok())
+                    .sum::<u64>();
+            }
+            _ => {}
+        }
+    }
+    // wrk counts non-2xx answers in Requests/sec: report successes only.
+    let total_secs = secs as f64;
+    o.rps = (o.rps - o.errors as f64 / total_secs).max(0.0);
+    Some(o)
+}
+
 struct Outcome {
     rps: f64,
     p50: Duration,
@@ -475,11 +570,29 @@ async fn load(
     }
 }
 
+/// One target's results: name, wrk outcome, Rust generator outcome, peak RSS (KiB).
+type Row<'a> = (&'a str, Option<Outcome>, Outcome, Option<u64>);
+
+fn row(name: &str, o: &Outcome, rss: Option<u64>) {
+    println!(
+        "| {name} | {:.0} | {} | {} | {} | {} |",
+        o.rps,
+        ms(o.p50),
+        ms(o.p99),
+        o.errors,
+        rss.map_or("—".to_owned(), |r| format!(
+            "{:.1} MiB",
+            r as f64 / 1024.0
+        ))
+    );
+}
+
 fn main() {
     let secs = env_num("PROXY_BENCH_SECS", 5);
     let conns = env_num("PROXY_BENCH_CONNS", 32) as usize;
     // PROXY_BENCH_ONLY=authflow|express|nginx: one contender (for profiling).
     let only = std::env::var("PROXY_BENCH_ONLY").ok();
+    let use_wrk = wrk_available();
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(1)
         .enable_all()
@@ -490,24 +603,20 @@ fn main() {
         "proxy benchmark: GET /auth/fooBar, {conns} keep-alive connections, {secs} s per target (+1 s warm-up), {} CPUs",
         std::thread::available_parallelism().map_or(0, |n| n.get())
     );
-    println!();
-    println!("| target | requests/s | p50 | p99 | errors | peak RSS |");
-    println!("| --- | ---: | ---: | ---: | ---: | ---: |");
-    let mut results: Vec<(&str, Outcome)> = Vec::new();
-    let direct = rt.block_on(load(upstream, true, conns, secs, None));
-    println!(
-        "| direct (no proxy) | {:.0} | {} | {} | {} | — |",
-        direct.rps,
-        ms(direct.p50),
-        ms(direct.p99),
-        direct.errors
-    );
+    if !use_wrk {
+        println!("(wrk not found: Rust load generator only)");
+    }
     type Starter = fn(SocketAddr) -> Option<(Proc, SocketAddr)>;
     let targets: [(&str, Starter); 3] = [
         ("authflow-proxy", start_authflow_proxy),
         ("express + http-proxy-middleware", start_express),
         ("nginx", start_nginx),
     ];
+    // Per target: (name, wrk outcome, rust outcome, rss); the direct row first.
+    let mut rows: Vec<Row> = Vec::new();
+    let direct_wrk = use_wrk.then(|| wrk(upstream, true, conns, secs)).flatten();
+    let direct = rt.block_on(load(upstream, true, conns, secs, None));
+    rows.push(("direct (no proxy)", direct_wrk, direct, None));
     // Proxies kept running for the paced phase (Express cannot sustain it).
     let mut kept: Vec<(&str, Proc, SocketAddr)> = Vec::new();
     for (name, start) in targets {
@@ -517,40 +626,72 @@ fn main() {
         let Some((proc, addr)) = start(upstream) else {
             continue;
         };
+        let w = use_wrk.then(|| wrk(addr, false, conns, secs)).flatten();
         let out = rt.block_on(load(addr, false, conns, secs, None));
         let rss = peak_rss_kib(proc.child.id());
-        println!(
-            "| {name} | {:.0} | {} | {} | {} | {:.1} MiB |",
-            out.rps,
-            ms(out.p50),
-            ms(out.p99),
-            out.errors,
-            rss as f64 / 1024.0
-        );
         if name != "express + http-proxy-middleware" {
             kept.push((name, proc, addr));
         }
-        results.push((name, out));
+        rows.push((name, w, out, Some(rss)));
     }
-    println!();
-    let rps = |n: &str| results.iter().find(|(m, _)| *m == n).map(|(_, o)| o.rps);
-    let Some(ours) = rps("authflow-proxy") else {
+    let print_table = |title: &str, pick: &dyn Fn(&Row) -> Option<Outcome>| {
+        println!();
+        println!("{title}");
+        println!();
+        println!("| target | requests/s | p50 | p99 | errors | peak RSS |");
+        println!("| --- | ---: | ---: | ---: | ---: | ---: |");
+        let mut got: Vec<(&str, f64)> = Vec::new();
+        for r in &rows {
+            if let Some(o) = pick(r) {
+                row(r.0, &o, r.3);
+                got.push((r.0, o.rps));
+            }
+        }
+        let rps = |n: &str| got.iter().find(|(m, _)| *m == n).map(|(_, v)| *v);
+        if let Some(ours) = rps("authflow-proxy") {
+            println!();
+            for other in [
+                "express + http-proxy-middleware",
+                "nginx",
+                "direct (no proxy)",
+            ] {
+                if let Some(theirs) = rps(other) {
+                    println!("authflow-proxy / {other}: {:.2}× requests/s", ours / theirs);
+                }
+            }
+        }
+    };
+    let copy = |o: &Outcome| Outcome {
+        rps: o.rps,
+        p50: o.p50,
+        p99: o.p99,
+        errors: o.errors,
+    };
+    if use_wrk {
+        print_table(
+            &format!(
+                "peak, measured by wrk (-t{} -c{conns} -d{secs}s --latency):",
+                env_num("PROXY_BENCH_WRK_THREADS", 1).max(1)
+            ),
+            &|r| r.1.as_ref().map(copy),
+        );
+    }
+    print_table("peak, measured by the Rust load generator:", &|r| {
+        Some(copy(&r.2))
+    });
+
+    let Some(ours) = rows
+        .iter()
+        .find(|r| r.0 == "authflow-proxy")
+        .map(|r| r.1.as_ref().map_or(r.2.rps, |w| w.rps))
+    else {
         return;
     };
-    for other in ["express + http-proxy-middleware", "nginx"] {
-        if let Some(theirs) = rps(other) {
-            println!("authflow-proxy / {other}: {:.2}× requests/s", ours / theirs);
-        }
-    }
-    println!(
-        "authflow-proxy / direct: {:.2}× requests/s",
-        ours / direct.rps
-    );
 
     // Paced at half of authflow-proxy's peak: the latency each proxy adds.
     let rate = ours / 2.0;
     println!();
-    println!("paced at half of authflow-proxy's peak ({rate:.0} requests/s):");
+    println!("paced at half of authflow-proxy's peak ({rate:.0} requests/s, Rust load generator):");
     println!();
     println!("| target | p50 | p99 | added p50 | added p99 | errors |");
     println!("| --- | ---: | ---: | ---: | ---: | ---: |");

@@ -7,9 +7,13 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use authflow::api::validation::is_org_api_key;
+use authflow::breaker::BreakerConfig;
 use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 use url::Url;
+
+use crate::breaker::BreakerBackend;
+use crate::ratelimit::RedisRateLimiter;
 
 /// Default upstream: the public AuthFlow origin.
 pub const DEFAULT_UPSTREAM: &str = "https://api.authflow.net";
@@ -33,6 +37,9 @@ pub enum ConfigError {
         "the AuthFlow API key is malformed: expected `af_` followed by 32 lowercase hex characters"
     )]
     MalformedKey,
+    /// The AIdenID agent key is not `aid_` followed by visible characters.
+    #[error("the AIdenID agent key is malformed: expected `aid_` followed by the key")]
+    MalformedAgentKey,
     /// No key was given.
     #[error("no AuthFlow API key: set AUTHFLOW_API_KEY or pass --api-key-file")]
     MissingKey,
@@ -106,6 +113,70 @@ impl CookieMode {
     }
 }
 
+/// AIdenID mode (off by default): on the AIdenID agent routes (`/v1/…` of
+/// the route table's [`Api::AidenId`](authflow::api::routes::Api)) the
+/// proxy injects `Authorization: Bearer aid_…`, `X-Org-Id`, `X-Project-Id`
+/// and `X-Server-Auth-Injected: true`, replacing whatever the client sent;
+/// consumer routes ([`Api::Consumer`](authflow::api::routes::Api)) are
+/// forwarded with the client's own session. `Debug` never shows the key.
+#[derive(Clone)]
+pub struct AidenIdMode {
+    pub(crate) agent_key: SecretString,
+    pub(crate) org_id: String,
+    pub(crate) project_id: String,
+}
+
+impl fmt::Debug for AidenIdMode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("AidenIdMode")
+            .field("agent_key", &"[REDACTED]")
+            .field("org_id", &self.org_id)
+            .field("project_id", &self.project_id)
+            .finish()
+    }
+}
+
+impl AidenIdMode {
+    /// The agent key (`aid_…`) and the organization and project it is scoped to.
+    pub fn new(
+        agent_key: SecretString,
+        org_id: impl Into<String>,
+        project_id: impl Into<String>,
+    ) -> Result<Self, ConfigError> {
+        let k = agent_key.expose_secret();
+        if !k.starts_with("aid_") || k.len() < 8 || k.bytes().any(|b| !b.is_ascii_graphic()) {
+            return Err(ConfigError::MalformedAgentKey);
+        }
+        let (org_id, project_id) = (org_id.into(), project_id.into());
+        for (name, v) in [
+            ("aidenid.org_id", &org_id),
+            ("aidenid.project_id", &project_id),
+        ] {
+            if v.is_empty() || v.len() > 128 || v.bytes().any(|b| !b.is_ascii_graphic()) {
+                return Err(ConfigError::Setting(
+                    name,
+                    "1 to 128 visible ASCII characters".into(),
+                ));
+            }
+        }
+        Ok(Self {
+            agent_key,
+            org_id,
+            project_id,
+        })
+    }
+
+    /// The organization id sent as `X-Org-Id`.
+    pub fn org_id(&self) -> &str {
+        &self.org_id
+    }
+
+    /// The project id sent as `X-Project-Id`.
+    pub fn project_id(&self) -> &str {
+        &self.project_id
+    }
+}
+
 /// A validated proxy configuration. `Debug` never shows the key.
 #[derive(Clone)]
 pub struct ProxyConfig {
@@ -120,7 +191,12 @@ pub struct ProxyConfig {
     pub(crate) forwarded_proto: String,
     pub(crate) cors_origins: Vec<String>,
     pub(crate) rate_limit: Option<RateLimit>,
+    pub(crate) redis_rate_limit: Option<RedisRateLimiter>,
     pub(crate) cookie: Option<CookieMode>,
+    pub(crate) breaker: BreakerBackend,
+    pub(crate) breaker_config: BreakerConfig,
+    pub(crate) breaker_sync: Duration,
+    pub(crate) aidenid: Option<AidenIdMode>,
 }
 
 impl fmt::Debug for ProxyConfig {
@@ -136,6 +212,10 @@ impl fmt::Debug for ProxyConfig {
             .field("cors_origins", &self.cors_origins)
             .field("rate_limit", &self.rate_limit)
             .field("cookie", &self.cookie)
+            .field("breaker", &self.breaker)
+            .field("breaker_config", &self.breaker_config)
+            .field("breaker_sync", &self.breaker_sync)
+            .field("aidenid", &self.aidenid)
             .finish_non_exhaustive()
     }
 }
@@ -156,7 +236,12 @@ impl ProxyConfig {
             forwarded_proto: "http".to_owned(),
             cors_origins: Vec::new(),
             rate_limit: None,
+            redis_rate_limit: None,
             cookie: None,
+            breaker: BreakerBackend::default(),
+            breaker_config: BreakerConfig::default(),
+            breaker_sync: crate::breaker::DEFAULT_SYNC_INTERVAL,
+            aidenid: None,
         }
     }
 
@@ -185,7 +270,12 @@ pub struct ProxyConfigBuilder {
     forwarded_proto: String,
     cors_origins: Vec<String>,
     rate_limit: Option<RateLimit>,
+    redis_rate_limit: Option<RedisRateLimiter>,
     cookie: Option<CookieMode>,
+    breaker: BreakerBackend,
+    breaker_config: BreakerConfig,
+    breaker_sync: Duration,
+    aidenid: Option<AidenIdMode>,
 }
 
 impl fmt::Debug for ProxyConfigBuilder {
@@ -242,6 +332,38 @@ impl ProxyConfigBuilder {
     /// Per-client-IP rate limit (default none).
     pub fn rate_limit(mut self, limit: RateLimit) -> Self {
         self.rate_limit = Some(limit);
+        self
+    }
+    /// Keep the rate-limit buckets in Redis, shared by every replica using
+    /// the same server (needs [`rate_limit`](Self::rate_limit); fails open
+    /// when Redis cannot answer).
+    pub fn redis_rate_limit(mut self, redis: RedisRateLimiter) -> Self {
+        self.redis_rate_limit = Some(redis);
+        self
+    }
+    /// Where the upstream circuit breaker keeps its state (default: the
+    /// SQLite file [`default_sqlite_path`](crate::breaker::default_sqlite_path)).
+    pub fn breaker(mut self, backend: BreakerBackend) -> Self {
+        self.breaker = backend;
+        self
+    }
+    /// The breaker's threshold and open time (default: open after 5
+    /// consecutive connect errors or timeouts, for 30 s). Give a store you
+    /// build yourself the same config.
+    pub fn breaker_config(mut self, config: BreakerConfig) -> Self {
+        self.breaker_config = config;
+        self
+    }
+    /// How long a process trusts the breaker store's last *closed* before
+    /// asking it again (default 100 ms; zero = ask on every request). See
+    /// [`crate::breaker`].
+    pub fn breaker_sync_interval(mut self, interval: Duration) -> Self {
+        self.breaker_sync = interval;
+        self
+    }
+    /// Turn AIdenID mode on (see [`AidenIdMode`]).
+    pub fn aidenid(mut self, mode: AidenIdMode) -> Self {
+        self.aidenid = Some(mode);
         self
     }
     /// Turn the backend-for-frontend session cookie mode on.
@@ -322,7 +444,12 @@ impl ProxyConfigBuilder {
             forwarded_proto: self.forwarded_proto,
             cors_origins: self.cors_origins,
             rate_limit: self.rate_limit,
+            redis_rate_limit: self.redis_rate_limit,
             cookie: self.cookie,
+            breaker: self.breaker,
+            breaker_config: self.breaker_config,
+            breaker_sync: self.breaker_sync,
+            aidenid: self.aidenid,
         })
     }
 }
@@ -372,11 +499,20 @@ fn validate_origin(origin: &str) -> Result<(), ConfigError> {
 /// trusted_proxies = ["10.0.0.2"]
 /// forwarded_proto = "https"
 /// cors_origins = ["https://app.example"]
+/// breaker_sqlite = "/var/lib/authflow-proxy/breaker.db"
+/// breaker_failure_threshold = 5
+/// breaker_open_for_secs = 30
+/// breaker_sync_ms = 100
+/// redis = "redis://127.0.0.1:6379/0"
 /// [rate_limit]
 /// per_second = 10.0
 /// burst = 20
 /// [cookie]
 /// allowed_origins = ["https://app.example"]
+/// [aidenid]
+/// agent_key_file = "/run/secrets/aidenid_agent_key"
+/// org_id = "org_123"
+/// project_id = "proj_456"
 /// ```
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -407,6 +543,33 @@ pub struct FileConfig {
     pub rate_limit: Option<RateLimit>,
     /// Session cookie mode.
     pub cookie: Option<CookieMode>,
+    /// SQLite file of the upstream circuit breaker (default
+    /// `authflow-proxy-breaker.db` in the temp dir).
+    pub breaker_sqlite: Option<PathBuf>,
+    /// Consecutive connect errors/timeouts that open the breaker (default 5).
+    pub breaker_failure_threshold: Option<u32>,
+    /// Seconds the breaker stays open (default 30).
+    pub breaker_open_for_secs: Option<u64>,
+    /// Milliseconds a process trusts the store's last *closed* (default 100;
+    /// 0 = ask the store on every request).
+    pub breaker_sync_ms: Option<u64>,
+    /// Redis URL: breaker state and rate-limit buckets shared by replicas.
+    pub redis: Option<String>,
+    /// AIdenID mode.
+    pub aidenid: Option<AidenIdFile>,
+}
+
+/// The `[aidenid]` table of the TOML file: never the key itself (use
+/// `AIDENID_AGENT_KEY` or `agent_key_file`).
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AidenIdFile {
+    /// File holding the agent key (else `AIDENID_AGENT_KEY`).
+    pub agent_key_file: Option<PathBuf>,
+    /// `X-Org-Id` (else `AIDENID_ORG_ID`).
+    pub org_id: Option<String>,
+    /// `X-Project-Id` (else `AIDENID_PROJECT_ID`).
+    pub project_id: Option<String>,
 }
 
 impl FileConfig {
@@ -422,7 +585,20 @@ impl FileConfig {
         })
     }
 
-    /// Apply the file's settings to a builder.
+    /// The breaker settings of the file over the defaults.
+    pub fn breaker_config(&self) -> BreakerConfig {
+        let mut c = BreakerConfig::default();
+        if let Some(n) = self.breaker_failure_threshold {
+            c = c.failure_threshold(n);
+        }
+        if let Some(s) = self.breaker_open_for_secs {
+            c = c.open_for(Duration::from_secs(s));
+        }
+        c
+    }
+
+    /// Apply the file's settings to a builder (all but `redis`, which needs
+    /// a connection: the binary makes it).
     pub fn apply(&self, mut b: ProxyConfigBuilder) -> ProxyConfigBuilder {
         if let Some(ms) = self.connect_timeout_ms {
             b = b.connect_timeout(Duration::from_millis(ms));
@@ -444,6 +620,13 @@ impl FileConfig {
         }
         if let Some(c) = &self.cookie {
             b = b.cookie_mode(c.clone());
+        }
+        if let Some(p) = &self.breaker_sqlite {
+            b = b.breaker(BreakerBackend::SqlitePath(p.clone()));
+        }
+        b = b.breaker_config(self.breaker_config());
+        if let Some(ms) = self.breaker_sync_ms {
+            b = b.breaker_sync_interval(Duration::from_millis(ms));
         }
         b.trusted_proxies(self.trusted_proxies.clone())
             .cors_origins(self.cors_origins.clone())

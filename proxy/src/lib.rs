@@ -34,6 +34,7 @@
 //! logs are redacted) and [`error`] (the envelope).
 #![forbid(unsafe_code)]
 
+pub mod breaker;
 pub mod config;
 mod cookie;
 mod cors;
@@ -47,8 +48,13 @@ pub mod server;
 mod service;
 pub mod target;
 
-pub use config::{ConfigError, CookieMode, FileConfig, ProxyConfig, ProxyConfigBuilder, RateLimit};
+pub use breaker::BreakerBackend;
+pub use config::{
+    AidenIdFile, AidenIdMode, ConfigError, CookieMode, FileConfig, ProxyConfig, ProxyConfigBuilder,
+    RateLimit,
+};
 pub use error::ProxyError;
+pub use ratelimit::RedisRateLimiter;
 pub use server::{ServeOptions, serve, serve_handoff};
 pub use service::{BoxError, NotFound, Proxy, ProxyLayer, ProxyService};
 

@@ -7,10 +7,11 @@ use axum::http::{HeaderMap, HeaderValue};
 use secrecy::{ExposeSecret, SecretString};
 
 /// Finds and replaces the configured key (its 32 hex digits, any case, with
-/// the `af_` prefix when present) in bytes.
+/// the `af_` prefix when present) in bytes — and, in AIdenID mode, the agent
+/// key (what follows `aid_`, any case).
 #[derive(Clone)]
 pub struct KeyScrubber {
-    hex: SecretString,
+    needles: Vec<SecretString>,
 }
 
 impl std::fmt::Debug for KeyScrubber {
@@ -25,17 +26,37 @@ impl KeyScrubber {
         let k = key.expose_secret();
         let hex = k.strip_prefix("af_").unwrap_or(k);
         Self {
-            hex: SecretString::from(hex.to_ascii_lowercase()),
+            needles: vec![SecretString::from(hex.to_ascii_lowercase())],
         }
     }
 
-    fn find(&self, hay: &[u8], from: usize) -> Option<usize> {
-        let needle = self.hex.expose_secret().as_bytes();
-        if needle.is_empty() || hay.len() < needle.len() {
-            return None;
+    /// Also find and replace the AIdenID agent key `agent_key` (`aid_…`).
+    #[must_use]
+    pub fn with_agent_key(mut self, agent_key: &SecretString) -> Self {
+        let k = agent_key.expose_secret();
+        let body = k.strip_prefix("aid_").unwrap_or(k);
+        if !body.is_empty() {
+            self.needles
+                .push(SecretString::from(body.to_ascii_lowercase()));
         }
-        (from..=hay.len() - needle.len())
-            .find(|&i| hay[i..i + needle.len()].eq_ignore_ascii_case(needle))
+        self
+    }
+
+    /// The first occurrence of any needle at or after `from`: (start, length).
+    fn find(&self, hay: &[u8], from: usize) -> Option<(usize, usize)> {
+        self.needles
+            .iter()
+            .filter_map(|n| {
+                let needle = n.expose_secret().as_bytes();
+                if needle.is_empty() || hay.len() < needle.len() || from > hay.len() - needle.len()
+                {
+                    return None;
+                }
+                (from..=hay.len() - needle.len())
+                    .find(|&i| hay[i..i + needle.len()].eq_ignore_ascii_case(needle))
+                    .map(|i| (i, needle.len()))
+            })
+            .min()
     }
 
     /// Whether `hay` contains the key.
@@ -46,12 +67,11 @@ impl KeyScrubber {
     /// `hay` with every occurrence replaced by `[REDACTED]`, or `None` if it
     /// has none.
     pub fn replace(&self, hay: &[u8]) -> Option<Vec<u8>> {
-        let n = self.hex.expose_secret().len();
-        let mut at = self.find(hay, 0)?;
+        let (mut at, mut n) = self.find(hay, 0)?;
         let mut out = Vec::with_capacity(hay.len());
         let mut copied = 0;
         loop {
-            let start = if at >= 3 && hay[at - 3..at].eq_ignore_ascii_case(b"af_") {
+            let start = if at >= copied + 3 && hay[at - 3..at].eq_ignore_ascii_case(b"af_") {
                 at - 3
             } else {
                 at
@@ -60,7 +80,7 @@ impl KeyScrubber {
             out.extend_from_slice(REDACTED.as_bytes());
             copied = at + n;
             match self.find(hay, copied) {
-                Some(next) => at = next,
+                Some(next) => (at, n) = next,
                 None => break,
             }
         }
@@ -135,6 +155,16 @@ mod tests {
         assert_eq!(out, "a [REDACTED] b [REDACTED] c [REDACTED]");
         assert!(s.replace(b"nothing").is_none());
         assert!(!s.contains(out.as_bytes()));
+    }
+
+    #[test]
+    fn replaces_the_agent_key_too() {
+        let agent = "aid_fedcba9876543210fedcba9876543210";
+        let s =
+            KeyScrubber::new(&SecretString::from(KEY)).with_agent_key(&SecretString::from(agent));
+        let hay = format!("x {agent} y {KEY} z FEDCBA9876543210FEDCBA9876543210");
+        let out = String::from_utf8(s.replace(hay.as_bytes()).unwrap()).unwrap();
+        assert_eq!(out, "x aid_[REDACTED] y [REDACTED] z [REDACTED]");
     }
 
     #[test]

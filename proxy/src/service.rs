@@ -8,7 +8,7 @@ use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::Instant;
 
-use authflow::api::routes::{KeyPlacement, Params, Route};
+use authflow::api::routes::{Api, Credential, KeyPlacement, Params, Route};
 use axum::Router;
 use axum::body::Body;
 use axum::extract::ConnectInfo;
@@ -20,6 +20,7 @@ use hyper::body::Body as HttpBody;
 use secrecy::ExposeSecret;
 use tower::{Layer, Service};
 
+use crate::breaker::{UpstreamBreaker, UpstreamFailure};
 use crate::config::{ConfigError, ProxyConfig};
 use crate::error::ProxyError;
 use crate::headers::{
@@ -27,7 +28,7 @@ use crate::headers::{
 };
 use crate::inject::{rewrite_body, rewrite_query};
 use crate::metrics::Metrics;
-use crate::ratelimit::RateLimiter;
+use crate::ratelimit::{Limiter, RateLimiter};
 use crate::scrub::{KeyScrubber, redact_query};
 use crate::target;
 use crate::{cookie, cors};
@@ -42,7 +43,20 @@ pub(crate) struct Shared {
     client: reqwest::Client,
     pub(crate) scrubber: KeyScrubber,
     pub(crate) metrics: Arc<Metrics>,
-    limiter: Option<Arc<RateLimiter>>,
+    limiter: Option<Arc<Limiter>>,
+    breaker: Arc<UpstreamBreaker>,
+    /// AIdenID mode: the headers injected on agent routes.
+    agent: Option<AgentHeaders>,
+    /// The upstream, parsed once; `base_path` its path without the final `/`.
+    base_url: url::Url,
+    base_path: String,
+}
+
+/// `Authorization` (marked sensitive), `X-Org-Id`, `X-Project-Id`.
+struct AgentHeaders {
+    authorization: HeaderValue,
+    org_id: HeaderValue,
+    project_id: HeaderValue,
 }
 
 /// A [`Layer`] that answers every request under `/auth` (and every
@@ -78,14 +92,26 @@ impl std::fmt::Debug for ProxyLayer {
 }
 
 impl ProxyLayer {
-    /// Build the layer (and its pooled upstream client).
+    /// Build the layer (and its pooled upstream client); opens the circuit
+    /// breaker's store (a SQLite file by default).
     pub fn new(config: ProxyConfig) -> Result<Self, ConfigError> {
-        let limiter = config.rate_limit.map(|l| Arc::new(RateLimiter::new(l)));
-        Self::build(config, Arc::new(Metrics::default()), limiter)
+        let limiter = config.rate_limit.map(|l| {
+            Arc::new(match &config.redis_rate_limit {
+                Some(r) => Limiter::Redis(l, r.clone()),
+                None => Limiter::Local(RateLimiter::new(l)),
+            })
+        });
+        let breaker = Arc::new(UpstreamBreaker::new(
+            &config.breaker,
+            config.breaker_config,
+            config.breaker_sync,
+            &config.upstream,
+        )?);
+        Self::build(config, Arc::new(Metrics::default()), limiter, breaker)
     }
 
-    /// Another layer with the same configuration, metrics and rate-limit
-    /// buckets but its own upstream connection pool: for a thread-per-core
+    /// Another layer with the same configuration, metrics, rate-limit
+    /// buckets and circuit breaker but its own upstream connection pool: for a thread-per-core
     /// server, where each runtime keeps its connections (and their tasks) to
     /// itself.
     pub fn for_worker(&self) -> Result<Self, ConfigError> {
@@ -93,13 +119,15 @@ impl ProxyLayer {
             self.shared.config.clone(),
             self.shared.metrics.clone(),
             self.shared.limiter.clone(),
+            self.shared.breaker.clone(),
         )
     }
 
     fn build(
         config: ProxyConfig,
         metrics: Arc<Metrics>,
-        limiter: Option<Arc<RateLimiter>>,
+        limiter: Option<Arc<Limiter>>,
+        breaker: Arc<UpstreamBreaker>,
     ) -> Result<Self, ConfigError> {
         let client = reqwest::Client::builder()
             .connect_timeout(config.connect_timeout)
@@ -110,7 +138,26 @@ impl ProxyLayer {
             .pool_idle_timeout(std::time::Duration::from_secs(60))
             .build()
             .map_err(|_| ConfigError::Client)?;
-        let scrubber = KeyScrubber::new(&config.api_key);
+        let base_url =
+            url::Url::parse(&config.upstream).map_err(|e| ConfigError::Upstream(e.to_string()))?;
+        let base_path = base_url.path().trim_end_matches('/').to_owned();
+        let mut scrubber = KeyScrubber::new(&config.api_key);
+        let mut agent = None;
+        if let Some(mode) = &config.aidenid {
+            scrubber = scrubber.with_agent_key(&mode.agent_key);
+            let bad =
+                |what: &'static str| ConfigError::Setting(what, "not a valid header value".into());
+            let mut authorization =
+                HeaderValue::from_str(&format!("Bearer {}", mode.agent_key.expose_secret()))
+                    .map_err(|_| ConfigError::MalformedAgentKey)?;
+            authorization.set_sensitive(true);
+            agent = Some(AgentHeaders {
+                authorization,
+                org_id: HeaderValue::from_str(&mode.org_id).map_err(|_| bad("aidenid.org_id"))?,
+                project_id: HeaderValue::from_str(&mode.project_id)
+                    .map_err(|_| bad("aidenid.project_id"))?,
+            });
+        }
         Ok(Self {
             shared: Arc::new(Shared {
                 config,
@@ -118,6 +165,10 @@ impl ProxyLayer {
                 scrubber,
                 metrics,
                 limiter,
+                breaker,
+                agent,
+                base_url,
+                base_path,
             }),
         })
     }
@@ -144,7 +195,11 @@ impl ProxyLayer {
             .route(
                 "/metrics",
                 get(move || {
-                    let text = shared.metrics.render();
+                    let mut text = shared.metrics.render();
+                    shared.breaker.render(&mut text);
+                    if let Some(l) = &shared.limiter {
+                        l.render(&mut text);
+                    }
                     async move {
                         (
                             [(
@@ -193,15 +248,19 @@ pub type ProxyService = Proxy<NotFound>;
 
 /// Whether the proxy answers this request itself: `/auth` and anything under
 /// it — including disguised forms like `/auth%2f..`, `/auth..` or `/auth\` —
-/// but not `/authors`; `//host/…` paths; absolute-form HTTP/1 targets.
-fn claims<B>(req: &Request<B>) -> bool {
+/// but not `/authors`; in AIdenID mode (`v1`) `/v1` and anything under it
+/// likewise; `//host/…` paths; absolute-form HTTP/1 targets.
+fn claims<B>(req: &Request<B>, v1: bool) -> bool {
     let path = req.uri().path();
-    let under_auth = path.strip_prefix("/auth").is_some_and(|rest| {
-        rest.bytes()
-            .next()
-            .is_none_or(|b| !(b.is_ascii_alphanumeric() || b == b'-' || b == b'_'))
-    });
-    under_auth
+    let under = |prefix: &str| {
+        path.strip_prefix(prefix).is_some_and(|rest| {
+            rest.bytes()
+                .next()
+                .is_none_or(|b| !(b.is_ascii_alphanumeric() || b == b'-' || b == b'_'))
+        })
+    };
+    under("/auth")
+        || (v1 && under("/v1"))
         || path.starts_with("//")
         || (req.version() < Version::HTTP_2 && req.uri().authority().is_some())
 }
@@ -212,7 +271,12 @@ mod tests {
 
     #[test]
     fn claimed_paths() {
-        let claim = |t: &str| claims(&Request::get(t).body(()).expect("request"));
+        let claim = |t: &str| claims(&Request::get(t).body(()).expect("request"), false);
+        let claim_v1 = |t: &str| claims(&Request::get(t).body(()).expect("request"), true);
+        assert!(!claim("/v1/identities"));
+        assert!(claim_v1("/v1/identities"));
+        assert!(claim_v1("/v1%2f.."));
+        assert!(!claim_v1("/v10"));
         for t in [
             "/auth",
             "/auth/login",
@@ -245,7 +309,7 @@ where
     }
 
     fn call(&mut self, req: Request<B>) -> Self::Future {
-        if claims(&req) {
+        if claims(&req, self.shared.agent.is_some()) {
             let shared = self.shared.clone();
             Box::pin(async move { Ok(shared.handle(req).await) })
         } else {
@@ -356,11 +420,12 @@ impl Shared {
         B: HttpBody<Data = Bytes> + Send + 'static,
         B::Error: Into<BoxError>,
     {
-        let route = target::resolve(req.method(), req.uri(), req.version())?;
+        let route =
+            target::resolve_with(req.method(), req.uri(), req.version(), self.agent.is_some())?;
         *route_out = Some(route);
         check_request_headers(req.headers(), req.version(), self.config.header_limit)?;
         if let (Some(limiter), Some(ip)) = (&self.limiter, client) {
-            limiter.check(ip).map_err(ProxyError::rate_limited)?;
+            limiter.check(ip).await.map_err(ProxyError::rate_limited)?;
         }
         let session = match &self.config.cookie {
             Some(mode) => cookie::before(mode, route, req.headers())?,
@@ -410,14 +475,21 @@ impl Shared {
             }
         };
 
-        let mut url =
-            String::with_capacity(self.config.upstream.len() + route.path.len() + query.len() + 1);
-        url.push_str(&self.config.upstream);
-        url.push_str(route.path);
-        if !query.is_empty() {
-            url.push('?');
-            url.push_str(&query);
-        }
+        // AuthFlow paths are literal: the table's. AIdenID paths have `{id}`
+        // segments: the client's, checked against the template.
+        let path = if route.api == Api::AuthFlow {
+            route.path
+        } else {
+            parts.uri.path()
+        };
+        // The pre-parsed upstream with the path and query set: no URL parse
+        // (and no IDNA host processing) per request.
+        let mut url = self.base_url.clone();
+        let mut full_path = String::with_capacity(self.base_path.len() + path.len());
+        full_path.push_str(&self.base_path);
+        full_path.push_str(path);
+        url.set_path(&full_path);
+        url.set_query((!query.is_empty()).then_some(query.as_str()));
         let mut headers = upstream_request_headers(&parts.headers);
         set_forwarded(
             &mut headers,
@@ -432,33 +504,49 @@ impl Shared {
         if let Some(s) = &session {
             cookie::inject_headers(route, &mut headers, s);
         }
+        // Only the proxy may claim it injected the credential.
+        headers.remove("x-server-auth-injected");
+        if let (Some(agent), Credential::AgentKey) = (&self.agent, route.credential) {
+            headers.insert(header::AUTHORIZATION, agent.authorization.clone());
+            headers.insert("x-org-id", agent.org_id.clone());
+            headers.insert("x-project-id", agent.project_id.clone());
+            headers.insert("x-server-auth-injected", HeaderValue::from_static("true"));
+        }
         let mut rb = self
             .client
-            .request(parts.method.clone(), url.as_str())
+            .request(parts.method.clone(), url)
             .headers(headers);
         if let Some(b) = body {
             rb = rb.header(header::CONTENT_TYPE, "application/json").body(b);
         }
-        drop(url);
-        let upstream = rb.send().await.map_err(classify)?;
-        self.respond(route, upstream, &parts.headers).await
+        let limit = self.config.response_limit;
+        let (status, headers, buf) = self
+            .breaker
+            .call(|| async move {
+                let mut upstream = rb.send().await.map_err(UpstreamFailure::Http)?;
+                let status = upstream.status();
+                let headers = std::mem::take(upstream.headers_mut());
+                let mut buf: Vec<u8> = Vec::new();
+                while let Some(chunk) = upstream.chunk().await.map_err(UpstreamFailure::Http)? {
+                    if buf.len() + chunk.len() > limit {
+                        return Err(UpstreamFailure::TooLarge);
+                    }
+                    buf.extend_from_slice(&chunk);
+                }
+                Ok((status, headers, buf))
+            })
+            .await?;
+        self.respond(route, status, headers, buf, &parts.headers)
     }
 
-    async fn respond(
+    fn respond(
         &self,
         route: &'static Route,
-        mut upstream: reqwest::Response,
+        status: reqwest::StatusCode,
+        mut headers: axum::http::HeaderMap,
+        buf: Vec<u8>,
         request_headers: &axum::http::HeaderMap,
     ) -> Result<Response<Body>, ProxyError> {
-        let status = upstream.status();
-        let mut headers = std::mem::take(upstream.headers_mut());
-        let mut buf: Vec<u8> = Vec::new();
-        while let Some(chunk) = upstream.chunk().await.map_err(classify)? {
-            if buf.len() + chunk.len() > self.config.response_limit {
-                return Err(ProxyError::dependency_failed());
-            }
-            buf.extend_from_slice(&chunk);
-        }
         strip_hop_by_hop(&mut headers);
         headers.remove(header::CONTENT_LENGTH);
         if let Some(loc) = headers.get(header::LOCATION) {
@@ -494,16 +582,4 @@ impl Shared {
 
 fn contains(hay: &[u8], needle: &[u8]) -> bool {
     hay.windows(needle.len()).any(|w| w == needle)
-}
-
-/// Classify an upstream failure where it happens; the error itself (whose
-/// `Display` would carry the URL and so the key) is dropped.
-fn classify(e: reqwest::Error) -> ProxyError {
-    if e.is_connect() {
-        ProxyError::dependency_unavailable()
-    } else if e.is_timeout() {
-        ProxyError::dependency_timeout()
-    } else {
-        ProxyError::dependency_failed()
-    }
 }

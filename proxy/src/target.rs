@@ -19,6 +19,18 @@ pub fn resolve(
     uri: &Uri,
     version: Version,
 ) -> Result<&'static Route, ProxyError> {
+    resolve_with(method, uri, version, false)
+}
+
+/// [`resolve`], and with `aidenid` also the AIdenID agent and consumer
+/// routes (`/v1/…`, [`Api::AidenId`] and [`Api::Consumer`]): their `{id}`
+/// segments match one non-empty segment of letters, digits, `_` and `-`.
+pub fn resolve_with(
+    method: &HttpMethod,
+    uri: &Uri,
+    version: Version,
+    aidenid: bool,
+) -> Result<&'static Route, ProxyError> {
     // HTTP/2 always carries :authority; HTTP/1 origin-form never does.
     if version < Version::HTTP_2 && (uri.authority().is_some() || uri.scheme().is_some()) {
         return Err(ProxyError::bad_request(
@@ -27,6 +39,22 @@ pub fn resolve(
     }
     let path = uri.path();
     check_path(path)?;
+    if aidenid && path.starts_with("/v1/") {
+        let v1 = || {
+            routes::routes_of(Api::AidenId)
+                .chain(routes::routes_of(Api::Consumer))
+                .filter(|r| template_matches(r.path, path))
+        };
+        if let Some(m) = to_route_method(method) {
+            if let Some(route) = v1().find(|r| r.method == m) {
+                return Ok(route);
+            }
+        }
+        return match v1().next() {
+            Some(r) => Err(ProxyError::method_not_allowed(r.method.as_str())),
+            None => Err(ProxyError::not_found()),
+        };
+    }
     // AuthFlow paths are literal (no `{param}` segments; a unit test pins
     // it), so a route matches only the exact bytes of its path, and only
     // AuthFlow routes are ever considered, whatever else the table holds.
@@ -40,6 +68,32 @@ pub fn resolve(
     match routes::routes_of(Api::AuthFlow).find(|r| r.path == path) {
         Some(r) => Err(ProxyError::method_not_allowed(r.method.as_str())),
         None => Err(ProxyError::not_found()),
+    }
+}
+
+/// Whether `path` is an instance of `template`: literal segments equal,
+/// `{param}` segments one non-empty run of `[A-Za-z0-9_-]`.
+fn template_matches(template: &str, path: &str) -> bool {
+    let mut t = template.split('/');
+    let mut p = path.split('/');
+    loop {
+        match (t.next(), p.next()) {
+            (None, None) => return true,
+            (Some(ts), Some(ps)) => {
+                let ok = if ts.starts_with('{') && ts.ends_with('}') {
+                    !ps.is_empty()
+                        && ps
+                            .bytes()
+                            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
+                } else {
+                    ts == ps
+                };
+                if !ok {
+                    return false;
+                }
+            }
+            _ => return false,
+        }
     }
 }
 
@@ -130,6 +184,35 @@ mod tests {
             assert_eq!(routes::match_path(route.method, route.path), Some(route));
         }
         assert_eq!(routes::routes_of(Api::AuthFlow).count(), 20);
+    }
+
+    #[test]
+    fn v1_routes_only_in_aidenid_mode() {
+        let v = |m: HttpMethod, t: &str, on: bool| {
+            let uri: Uri = t.parse().unwrap();
+            resolve_with(&m, &uri, Version::HTTP_11, on)
+                .map(|r| r.name)
+                .map_err(|e| e.status.as_u16())
+        };
+        assert_eq!(v(HttpMethod::POST, "/v1/identities", false), Err(404));
+        assert_eq!(
+            v(HttpMethod::POST, "/v1/identities", true),
+            Ok("createIdentity")
+        );
+        assert_eq!(
+            v(HttpMethod::GET, "/v1/identities/ident_1", true),
+            Ok("getIdentity")
+        );
+        assert_eq!(v(HttpMethod::GET, "/v1/identities/a.b", true), Err(404));
+        assert_eq!(v(HttpMethod::GET, "/v1/identities/", true), Err(404));
+        assert_eq!(v(HttpMethod::GET, "/v1/identities/%2e%2e", true), Err(400));
+        assert_eq!(v(HttpMethod::PUT, "/v1/identities", true), Err(405));
+        assert_eq!(
+            v(HttpMethod::POST, "/v1/consumer/login", true),
+            Ok("consumerLogin")
+        );
+        assert_eq!(v(HttpMethod::GET, "/v1/flows", true), Err(404));
+        assert_eq!(v(HttpMethod::GET, "/auth/fooBar", true), Ok("fooBar"));
     }
 
     #[test]

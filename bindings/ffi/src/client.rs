@@ -71,17 +71,6 @@ pub struct Profile {
     pub org_id: String,
 }
 
-impl Profile {
-    /// The [`UserRef`] of this profile, for the 2FA routes.
-    fn user(&self) -> UserRef {
-        UserRef {
-            email: self.email.clone(),
-            org_id: self.org_id.clone(),
-            role: self.role.clone(),
-        }
-    }
-}
-
 /// A new TOTP secret from `2fa/enable`: every field reveals it.
 #[derive(Debug, Clone, uniffi::Record)]
 pub struct TotpSetup {
@@ -155,7 +144,11 @@ impl Challenge {
 
     /// `POST /auth/2fa/verify-email-otp`: complete with the emailed code.
     pub async fn verify_email_otp(&self, otp: Arc<Secret>) -> FfiResult<Session> {
-        let r = self.inner.verify_email_otp(otp.inner()).await.map_err(sdk)?;
+        let r = self
+            .inner
+            .verify_email_otp(otp.inner())
+            .await
+            .map_err(sdk)?;
         Ok(Session::from_sdk(r.into_inner()))
     }
 
@@ -277,11 +270,6 @@ impl AuthFlowClient {
         })
     }
 
-    /// `GET /auth/me`, as the [`UserRef`] the 2FA routes take.
-    pub async fn user_ref(&self, session_token: Arc<Secret>) -> FfiResult<UserRef> {
-        Ok(self.me(session_token).await?.user())
-    }
-
     /// `GET /auth/logout`: revoke the session.
     pub async fn logout(&self, session: Session) -> FfiResult<()> {
         self.inner.logout(&session.to_sdk()).await.map_err(sdk)?;
@@ -333,7 +321,11 @@ impl AuthFlowClient {
         new_password: Arc<Secret>,
     ) -> FfiResult<()> {
         self.inner
-            .change_password(&session.to_sdk(), old_password.inner(), new_password.inner())
+            .change_password(
+                &session.to_sdk(),
+                old_password.inner(),
+                new_password.inner(),
+            )
             .await
             .map_err(sdk)?;
         Ok(())
