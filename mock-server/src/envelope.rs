@@ -6,7 +6,7 @@
 //!  "path": "/api/admin/flows/flow_x", "retryable": false}
 //! ```
 //!
-//! Handlers return an [`EnvelopeError`]; the [`finish`] middleware (outermost
+//! Handlers return an [`EnvelopeError`]; the `finish` middleware (outermost
 //! layer of the app) fills in the request id (also sent as `X-Request-Id`),
 //! the request path and the mock clock's timestamp.
 
