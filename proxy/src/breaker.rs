@@ -1,5 +1,5 @@
 //! The circuit breaker on the upstream, on the SDK's
-//! [`BreakerStore`](authflow::breaker::BreakerStore).
+//! [`authflow::breaker::BreakerStore`].
 //!
 //! Every upstream exchange (request and response body) is one guarded call
 //! keyed by the upstream origin, so every replica sharing the store shares
