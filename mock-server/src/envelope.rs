@@ -108,10 +108,10 @@ pub(crate) async fn finish(State(state): State<AppState>, req: Request, next: Ne
     let path = req.uri().path().to_owned();
     let request_id = format!("req_{}", random_hex(12));
     let mut resp = next.run(req).await;
-    if crate::uses_envelope(&path) {
-        if let Ok(v) = HeaderValue::from_str(&request_id) {
-            resp.headers_mut().insert("x-request-id", v);
-        }
+    if crate::uses_envelope(&path)
+        && let Ok(v) = HeaderValue::from_str(&request_id)
+    {
+        resp.headers_mut().insert("x-request-id", v);
     }
     let Some(err) = resp.extensions_mut().remove::<EnvelopeError>() else {
         return resp;

@@ -116,10 +116,10 @@ fn owner_hash(hashing: PasswordHashing, password: &SecretString) -> String {
     type Memo = HashMap<(String, [u8; 32]), String>;
     static MEMO: Mutex<Option<Memo>> = Mutex::new(None);
     let key = (format!("{hashing:?}"), sha256(password.expose_secret()));
-    if let Ok(guard) = MEMO.lock() {
-        if let Some(h) = guard.as_ref().and_then(|m| m.get(&key)) {
-            return h.clone();
-        }
+    if let Ok(guard) = MEMO.lock()
+        && let Some(h) = guard.as_ref().and_then(|m| m.get(&key))
+    {
+        return h.clone();
     }
     let hash = hashing.hash(password.expose_secret()).unwrap_or_default();
     if let Ok(mut guard) = MEMO.lock() {

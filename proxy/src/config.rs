@@ -406,13 +406,13 @@ impl ProxyConfigBuilder {
         {
             validate_origin(o)?;
         }
-        if let Some(rl) = self.rate_limit {
-            if !(rl.per_second.is_finite() && rl.per_second > 0.0) || rl.burst == 0 {
-                return Err(ConfigError::Setting(
-                    "rate_limit",
-                    "per_second and burst must be positive".into(),
-                ));
-            }
+        if let Some(rl) = self.rate_limit
+            && (!(rl.per_second.is_finite() && rl.per_second > 0.0) || rl.burst == 0)
+        {
+            return Err(ConfigError::Setting(
+                "rate_limit",
+                "per_second and burst must be positive".into(),
+            ));
         }
         if let Some(c) = &self.cookie {
             let ok = !c.name.is_empty()

@@ -102,11 +102,12 @@ pub(crate) fn inject_body(route: &Route, body: &[u8], s: &Session) -> Result<Byt
 
 /// `Authorization: Bearer` from the cookie on deleteUser, if none was sent.
 pub(crate) fn inject_headers(route: &Route, headers: &mut HeaderMap, s: &Session) {
-    if route.name == "deleteUser" && !headers.contains_key(header::AUTHORIZATION) {
-        if let Ok(mut v) = HeaderValue::from_str(&format!("Bearer {}", s.expose_secret())) {
-            v.set_sensitive(true);
-            headers.insert(header::AUTHORIZATION, v);
-        }
+    if route.name == "deleteUser"
+        && !headers.contains_key(header::AUTHORIZATION)
+        && let Ok(mut v) = HeaderValue::from_str(&format!("Bearer {}", s.expose_secret()))
+    {
+        v.set_sensitive(true);
+        headers.insert(header::AUTHORIZATION, v);
     }
 }
 

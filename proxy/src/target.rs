@@ -45,10 +45,10 @@ pub fn resolve_with(
                 .chain(routes::routes_of(Api::Consumer))
                 .filter(|r| template_matches(r.path, path))
         };
-        if let Some(m) = to_route_method(method) {
-            if let Some(route) = v1().find(|r| r.method == m) {
-                return Ok(route);
-            }
+        if let Some(m) = to_route_method(method)
+            && let Some(route) = v1().find(|r| r.method == m)
+        {
+            return Ok(route);
         }
         return match v1().next() {
             Some(r) => Err(ProxyError::method_not_allowed(r.method.as_str())),
@@ -58,12 +58,11 @@ pub fn resolve_with(
     // AuthFlow paths are literal (no `{param}` segments; a unit test pins
     // it), so a route matches only the exact bytes of its path, and only
     // AuthFlow routes are ever considered, whatever else the table holds.
-    if let Some(m) = to_route_method(method) {
-        if let Some(route) =
+    if let Some(m) = to_route_method(method)
+        && let Some(route) =
             routes::routes_of(Api::AuthFlow).find(|r| r.method == m && r.path == path)
-        {
-            return Ok(route);
-        }
+    {
+        return Ok(route);
     }
     match routes::routes_of(Api::AuthFlow).find(|r| r.path == path) {
         Some(r) => Err(ProxyError::method_not_allowed(r.method.as_str())),

@@ -586,10 +586,10 @@ impl Seen {
         self.last = Some(id.to_owned());
         if self.recent_set.insert(id.to_owned()) {
             self.recent.push_back(id.to_owned());
-            if self.recent.len() > RECENT_IDS {
-                if let Some(old) = self.recent.pop_front() {
-                    self.recent_set.remove(&old);
-                }
+            if self.recent.len() > RECENT_IDS
+                && let Some(old) = self.recent.pop_front()
+            {
+                self.recent_set.remove(&old);
             }
         }
     }

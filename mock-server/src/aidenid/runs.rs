@@ -156,20 +156,20 @@ fn check_target(target: &str) -> EnvelopeResult<(url::Url, String)> {
 }
 
 fn check_trigger(t: &Trigger) -> EnvelopeResult<()> {
-    if let Some(m) = &t.method {
-        if !matches!(m.to_ascii_uppercase().as_str(), "POST" | "PUT") {
-            return Err(bad("trigger.method must be POST or PUT"));
-        }
+    if let Some(m) = &t.method
+        && !matches!(m.to_ascii_uppercase().as_str(), "POST" | "PUT")
+    {
+        return Err(bad("trigger.method must be POST or PUT"));
     }
-    if let Some(c) = &t.content_type {
-        if !matches!(c.as_str(), "form" | "json") {
-            return Err(bad("trigger.content_type must be form or json"));
-        }
+    if let Some(c) = &t.content_type
+        && !matches!(c.as_str(), "form" | "json")
+    {
+        return Err(bad("trigger.content_type must be form or json"));
     }
-    if let Some(f) = &t.field {
-        if f.trim().is_empty() || f.len() > 64 || f.chars().any(char::is_control) {
-            return Err(bad("trigger.field must be 1-64 characters"));
-        }
+    if let Some(f) = &t.field
+        && (f.trim().is_empty() || f.len() > 64 || f.chars().any(char::is_control))
+    {
+        return Err(bad("trigger.field must be 1-64 characters"));
     }
     Ok(())
 }

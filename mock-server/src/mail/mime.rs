@@ -80,18 +80,19 @@ pub fn parse(raw: &[u8]) -> Option<ParsedMail> {
 
     let mut texts: Vec<&str> = Vec::new();
     for part in msg.text_bodies() {
-        if part.is_text() && !part.is_text_html() {
-            if let Some(t) = part.text_contents() {
-                texts.push(t);
-            }
+        if part.is_text()
+            && !part.is_text_html()
+            && let Some(t) = part.text_contents()
+        {
+            texts.push(t);
         }
     }
     let mut htmls: Vec<&str> = Vec::new();
     for part in msg.html_bodies() {
-        if part.is_text_html() {
-            if let Some(h) = part.text_contents() {
-                htmls.push(h);
-            }
+        if part.is_text_html()
+            && let Some(h) = part.text_contents()
+        {
+            htmls.push(h);
         }
     }
     let html = (!htmls.is_empty()).then(|| htmls.join("\n"));
@@ -516,7 +517,7 @@ mod tests {
                 seed ^= seed << 13;
                 seed ^= seed >> 7;
                 seed ^= seed << 17;
-                let b = if seed % 3 == 0 {
+                let b = if seed.is_multiple_of(3) {
                     (seed >> 8) as u8
                 } else {
                     alphabet[(seed >> 16) as usize % alphabet.len()]

@@ -505,10 +505,11 @@ fn nearness(doc: &Doc<'_>, start: usize, end: usize, subject_kw: bool) -> Option
         return Some(Near::Around);
     }
     let alone = alone_on_line(doc, line, start, end);
-    if let Some(prev) = doc.prev_line(sentence.line) {
-        if prev.kw && (alone || prev.ends_with_colon) {
-            return Some(Near::Around);
-        }
+    if let Some(prev) = doc.prev_line(sentence.line)
+        && prev.kw
+        && (alone || prev.ends_with_colon)
+    {
+        return Some(Near::Around);
     }
     Some(Near::Nowhere)
 }
@@ -829,10 +830,10 @@ fn rejected_context(text: &str, start: usize, end: usize) -> bool {
     let before = words_before(text, start, 4);
     let after = words_after(text, end, 1);
     let first_before = before.first().map(String::as_str);
-    if let Some(w) = after.first() {
-        if UNITS.contains(&w.as_str()) {
-            return true;
-        }
+    if let Some(w) = after.first()
+        && UNITS.contains(&w.as_str())
+    {
+        return true;
     }
     if next == Some(' ') && matches!(next2, Some('%' | '€' | '$' | '£' | '¥')) {
         return true;
@@ -840,10 +841,10 @@ fn rejected_context(text: &str, start: usize, end: usize) -> bool {
     if prev == Some(' ') && matches!(prev2, Some('$' | '€' | '£' | '¥' | '₹' | '#' | '+')) {
         return true;
     }
-    if let Some(w) = first_before {
-        if CURRENCY_BEFORE.contains(&w) {
-            return true;
-        }
+    if let Some(w) = first_before
+        && CURRENCY_BEFORE.contains(&w)
+    {
+        return true;
     }
     // ZIP code after a state: "San Francisco, CA 94105".
     if end - start == 5 {
@@ -1144,12 +1145,10 @@ fn links_in_text(doc: &Doc<'_>, base: usize, out: &mut Vec<Found>) {
         if context
             .trim_matches(|c: char| !c.is_alphanumeric())
             .is_empty()
+            && let Some((idx, _)) = doc.line_at(start)
+            && let Some(prev) = doc.prev_line(idx)
         {
-            if let Some((idx, _)) = doc.line_at(start) {
-                if let Some(prev) = doc.prev_line(idx) {
-                    context = back(text, prev.end, 200).to_owned();
-                }
-            }
+            context = back(text, prev.end, 200).to_owned();
         }
         if let Some((value, confidence)) = classify_link(raw, &context, false) {
             out.push(Found {
@@ -1226,12 +1225,12 @@ fn links_in_html(html: &str, base: usize, out: &mut Vec<Found>) {
         };
         next_gt = gt;
         let Some(gt) = gt else { break };
-        if let Some(a) = open.as_mut() {
-            if a.text.len() < MAX_ANCHOR_TEXT {
-                a.text
-                    .push_str(fwd(html, text_start, MAX_ANCHOR_TEXT.min(i - text_start)));
-                a.text.push(' ');
-            }
+        if let Some(a) = open.as_mut()
+            && a.text.len() < MAX_ANCHOR_TEXT
+        {
+            a.text
+                .push_str(fwd(html, text_start, MAX_ANCHOR_TEXT.min(i - text_start)));
+            a.text.push(' ');
         }
         if lower[i..].starts_with("<!--") {
             let end = lower[i..].find("-->").map_or(bytes.len(), |e| i + e + 3);
@@ -2281,7 +2280,7 @@ mod tests {
             let n = (rng.next() % 40) as usize;
             let mut s = String::new();
             for _ in 0..n {
-                if rng.next() % 7 == 0 {
+                if rng.next().is_multiple_of(7) {
                     // An arbitrary scalar value.
                     let c = char::from_u32((rng.next() % 0x11_0000) as u32).unwrap_or('x');
                     s.push(c);

@@ -358,13 +358,13 @@ impl Transport {
                 ));
             }
         };
-        if let Some(key) = &self.inner.org_api_key {
-            if route.api_key_placement() != KeyPlacement::None {
-                params.insert(
-                    "api_key".into(),
-                    Value::String(key.expose_secret().to_owned()),
-                );
-            }
+        if let Some(key) = &self.inner.org_api_key
+            && route.api_key_placement() != KeyPlacement::None
+        {
+            params.insert(
+                "api_key".into(),
+                Value::String(key.expose_secret().to_owned()),
+            );
         }
         let bearer = request.bearer().or(match route.credential {
             Credential::AdminBearer | Credential::AgentKey => self.inner.bearer_token.as_ref(),
@@ -456,12 +456,12 @@ impl Transport {
         for (name, value) in &options.headers {
             rb = rb.header(name, value);
         }
-        if route.credential == Credential::AgentKey {
-            if let Some((org, project)) = &self.inner.scope {
-                rb = rb
-                    .header("X-Org-Id", org.clone())
-                    .header("X-Project-Id", project.clone());
-            }
+        if route.credential == Credential::AgentKey
+            && let Some((org, project)) = &self.inner.scope
+        {
+            rb = rb
+                .header("X-Org-Id", org.clone())
+                .header("X-Project-Id", project.clone());
         }
         if let Some(token) = bearer {
             // reqwest marks this header sensitive.
