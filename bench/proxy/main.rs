@@ -17,6 +17,11 @@
 //! - Then a paced run at half of authflow-proxy's peak rate, directly and
 //!   through the proxy, for the latency the proxy adds.
 //! - RSS: peak resident set (`VmHWM`) of each proxy's processes.
+//! - Threads: authflow-proxy runs with its defaults, one worker per CPU
+//!   (plus an acceptor thread, idle once the keep-alive connections are
+//!   up), as nginx runs `worker_processes auto`; wrk (one thread by default)
+//!   and the upstream (one thread) share the same CPUs with whichever proxy
+//!   is measured. Nothing is pinned, for either proxy.
 //!
 //! - With `wrk` on the PATH (the Debian package; `run.sh` installs it) the
 //!   peak table is measured by `wrk --latency` (`PROXY_BENCH_WRK_THREADS`,

@@ -30,3 +30,11 @@ export declare class AuthflowError extends Error {
   readonly retryable: boolean
 }
 
+
+/**
+ * `InboxEvents` is async-iterable (`index.js`): `for await (const event of
+ * session.inboxEvents())` yields each `InboxEvent` until the stream ends;
+ * leaving the loop early closes it. An error ends the loop by throwing an
+ * `AuthflowError`.
+ */
+export declare interface InboxEvents extends AsyncIterable<InboxEvent> {}

@@ -32,12 +32,62 @@ export declare class AuthflowError extends Error {
 
 
 /**
+ * `InboxEvents` is async-iterable (`index.js`): `for await (const event of
+ * session.inboxEvents())` yields each `InboxEvent` until the stream ends;
+ * leaving the loop early closes it. An error ends the loop by throwing an
+ * `AuthflowError`.
+ */
+export declare interface InboxEvents extends AsyncIterable<InboxEvent> {}
+
+/**
  * Which binding artifact the generated loader actually loaded: `'native'` for
  * a native addon, otherwise the `platformArchABI` of the WASI flavor. Every
  * flavor napi-rs can build is listed, because `NAPI_RS_NATIVE_LIBRARY_PATH`
  * can point the loader at a WASI artifact this package does not build itself.
  */
 export declare const __napiBindingTarget: 'native' | 'wasm32-wasi' | 'wasm32-wasip1'
+
+/**
+ * Client for the AIdenID agent API (an `aid_…` key scoped to one org and
+ * project).
+ */
+export declare class AidenIdClient {
+  /**
+   * A client with the `aid_…` `agentKey` scoped to `orgId` and
+   * `projectId`, for `baseUrl` (default `https://api.aidenid.com`).
+   */
+  constructor(agentKey: Secret | string, orgId: string, projectId: string, baseUrl?: string | undefined | null)
+  /** The base URL. */
+  get baseUrl(): string
+  /** `POST /v1/identities`: a new identity (`ttlHours` 1–720, default 24). */
+  createIdentity(label: string, ttlHours?: number | undefined | null): Promise<Identity>
+  /** `GET /v1/identities/{id}` (404 `identity_not_found`). */
+  identity(id: string): Promise<Identity>
+  /** `GET /v1/identities`: one page (`limit` 1–100, `offset` to skip). */
+  listIdentities(limit?: number | undefined | null, offset?: number | undefined | null): Promise<IdentityPage>
+  /** `POST /v1/identities/{id}/squash`: end an identity. */
+  squashIdentity(id: string): Promise<Identity>
+  /** `GET /v1/identities/{id}/messages`: the first 100 messages. */
+  messages(id: string): Promise<Array<InboxMessage>>
+  /** `POST /v1/reliability/password-reset`: start a password-reset run. */
+  createPasswordResetRun(identityId: string, targetUrl: string, timeoutSeconds?: number | undefined | null): Promise<Run>
+  /** `POST /v1/reliability/invite`: start an invite run. */
+  createInviteRun(identityId: string, targetUrl: string, timeoutSeconds?: number | undefined | null): Promise<Run>
+  /** `GET /v1/reliability/{id}` (404 `run_not_found`). */
+  run(id: string): Promise<Run>
+  /** `GET /v1/reliability`: one page of runs, optionally only in `status`. */
+  listRuns(status?: string | undefined | null, limit?: number | undefined | null, offset?: number | undefined | null): Promise<RunPage>
+  /**
+   * `GET /v1/reliability/{id}/secret`: the raw OTP or link (needs
+   * `secrets:read`).
+   */
+  runSecret(id: string): Promise<Secret>
+  /**
+   * Poll a run until it is `completed`, `timeout` or `failed`, for at
+   * most `maxWaitMs` (default 600 000); rejects with code `timeout`.
+   */
+  waitForRun(id: string, maxWaitMs?: number | undefined | null): Promise<Run>
+}
 
 /** Client for the AuthFlow `/auth` API. */
 export declare class AuthFlowClient {
@@ -111,6 +161,104 @@ export declare class Challenge {
   verifyRecoveryCode(code: Secret | string): Promise<RecoverySession>
 }
 
+/** Client for the AIdenID consumer API, before sign-in. */
+export declare class ConsumerClient {
+  /** A client for `baseUrl` (default `https://api.aidenid.com`). */
+  constructor(baseUrl?: string | undefined | null)
+  /** The base URL. */
+  get baseUrl(): string
+  /**
+   * `POST /v1/consumer/signup`: create an account; a magic link is mailed
+   * (409 `email_already_registered`).
+   */
+  signup(email: string): Promise<void>
+  /**
+   * `POST /v1/consumer/login`: mail a new magic link (404
+   * `consumer_not_found`).
+   */
+  login(email: string): Promise<void>
+  /**
+   * `POST /v1/consumer/verify`: exchange a magic-link token for a session
+   * (401 `invalid_magic_link`).
+   */
+  verify(token: Secret | string): Promise<ConsumerSession>
+}
+
+/** A signed-in consumer. */
+export declare class ConsumerSession {
+  /** `csr_…` */
+  get consumerId(): string
+  /** The consumer's personal organization. */
+  get orgId(): string
+  /** The consumer's default project. */
+  get projectId(): string
+  /** When the session ends (RFC 3339). */
+  get expiresAt(): string
+  /** The `sess_…` session token. */
+  get sessionToken(): Secret
+  /** `GET /v1/consumer/identities`: one page. */
+  identities(limit?: number | undefined | null, offset?: number | undefined | null): Promise<IdentityPage>
+  /**
+   * `POST /v1/consumer/identities`: a new identity (403
+   * `identity_limit_reached` beyond the tier's limit).
+   */
+  createIdentity(label: string): Promise<Identity>
+  /** `GET /v1/consumer/notifications`: one page, newest first. */
+  notifications(limit?: number | undefined | null, offset?: number | undefined | null): Promise<NotificationPage>
+  /** `POST /v1/consumer/upgrade`: the checkout URL (409 `already_upgraded`). */
+  upgrade(): Promise<Upgrade>
+  /**
+   * The live inbox stream (`for await (const e of session.inboxEvents())`),
+   * resuming after `lastEventId` if given.
+   */
+  inboxEvents(lastEventId?: string | undefined | null): InboxEvents
+}
+
+/** Client for the Flow admin API (`/api/admin/flows`). */
+export declare class FlowsClient {
+  /** A client with the admin bearer `token` for `baseUrl`. */
+  constructor(token: Secret | string, baseUrl?: string | undefined | null)
+  /** The base URL. */
+  get baseUrl(): string
+  /**
+   * `GET /api/admin/flows`: one page of flows (`limit` 1–100), after
+   * `cursor`, optionally only of `flowType` and in `status`.
+   */
+  list(limit?: number | undefined | null, cursor?: string | undefined | null, flowType?: string | undefined | null, status?: string | undefined | null): Promise<FlowPage>
+  /** `GET /api/admin/flows/{id}`: one flow with its graph. */
+  get(id: string): Promise<Flow>
+  /** `POST /api/admin/flows`: create a draft flow from `graphJson`. */
+  create(name: string, displayName: string, flowType: string, description: string | undefined | null, graphJson: string): Promise<Flow>
+  /**
+   * `PUT /api/admin/flows/{id}`: change the display name, description or
+   * graph (`null`/`undefined` leaves a field as is).
+   */
+  update(id: string, displayName?: string | undefined | null, description?: string | undefined | null, graphJson?: string | undefined | null): Promise<Flow>
+  /** `DELETE /api/admin/flows/{id}` (refused while the flow is active). */
+  delete(id: string): Promise<void>
+  /** `POST /api/admin/flows/{id}/validate`: validate the stored graph. */
+  validate(id: string): Promise<ValidationReport>
+  /** `POST /api/admin/flows/{id}/compile` (`flow_invalid` if invalid). */
+  compile(id: string): Promise<CompileResult>
+  /** `POST /api/admin/flows/{id}/activate` (only a compiled flow). */
+  activate(id: string): Promise<FlowStatus>
+  /** `POST /api/admin/flows/{id}/deactivate`. */
+  deactivate(id: string): Promise<FlowStatus>
+  /** `GET /api/admin/flows/{id}/graph.mmd`: the graph as Mermaid text. */
+  mermaid(id: string): Promise<string>
+}
+
+/**
+ * The consumer's live inbox (Server-Sent Events): `next()` until `null`,
+ * or `for await`.
+ */
+export declare class InboxEvents {
+  /** The next event; `null` after `close()` or when the stream ended. */
+  next(): Promise<InboxEvent | null>
+  /** Close the stream (idempotent); a waiting `next()` resolves to `null`. */
+  close(): Promise<void>
+}
+
 /** The in-process AuthFlow mock server, on a random loopback port. */
 export declare class MockServer {
   /** Start a mock with a generated organization, owner and keys. */
@@ -129,8 +277,32 @@ export declare class MockServer {
   get ownerRole(): string
   /** The Flow admin API's admin bearer token. */
   get flowsAdminToken(): Secret
+  /** The Flow admin API's read-only bearer token (writes get 403). */
+  get flowsReadToken(): Secret
   /** The first AIdenID agent key. */
   get agentKey(): AgentKey
+  /**
+   * An AIdenID agent key that also holds `secrets:read` (for
+   * `AidenIdClient.runSecret`).
+   */
+  get agentKeyWithSecrets(): AgentKey
+  /** An AIdenID agent key with read scopes only (writes get 403). */
+  get agentKeyReadOnly(): AgentKey
+  /**
+   * The URL of a demo target for reliability runs: `password_reset`
+   * (mails a reset link) or `invite` (mails a 6-digit code).
+   */
+  demoTargetUrl(kind: string): string
+  /**
+   * The `ml_…` token of the newest consumer magic-link email to
+   * `address`, or `null`.
+   */
+  magicLinkToken(address: string): Secret | null
+  /**
+   * Deliver a plain-text mail to the AIdenID identity with address `to`
+   * as if it came over SMTP; returns the stored message ids.
+   */
+  deliverEmail(to: string, sender: string, subject: string, text: string): Array<string>
   /** Every email sent to `address` (case-insensitive), oldest first. */
   emailsTo(address: string): Array<Email>
   /** The newest email to `address`, or `null`. */
@@ -149,6 +321,21 @@ export declare class MockServer {
    * Stop accepting connections, finish in-flight requests, and wait.
    * Later calls that need the server fail with code `mock`.
    */
+  shutdown(): Promise<void>
+}
+
+/** A running key-injecting proxy on `127.0.0.1` with a random port. */
+export declare class ProxyServer {
+  /**
+   * Start a proxy for `upstream` injecting the organization key
+   * `apiKey`, with default settings.
+   */
+  static start(upstream: string, apiKey: Secret | string): Promise<ProxyServer>
+  /** `start` with `options`. */
+  static startWith(upstream: string, apiKey: Secret | string, options: ProxyOptions): Promise<ProxyServer>
+  /** `http://127.0.0.1:PORT`. */
+  get baseUrl(): string
+  /** Stop the proxy, letting in-flight requests finish. */
   shutdown(): Promise<void>
 }
 
@@ -191,6 +378,18 @@ export interface AgentKey {
   scopes: Array<string>
 }
 
+/** The answer of a compile. */
+export interface CompileResult {
+  /** Flow id. */
+  id: string
+  /** Always `true`. */
+  compiled: boolean
+  /** When (Unix seconds). */
+  compiledAt: number
+  /** The bumped version. */
+  version: number
+}
+
 /** An email the mock captured, with the codes and links found in it. */
 export interface Email {
   /** Message id (`msg_…`). */
@@ -218,6 +417,175 @@ export interface Email {
   links: Array<string>
 }
 
+/** What was extracted from a message (redacted). */
+export interface Extraction {
+  /** `otp` or `link`. */
+  kind: string
+  /** The value with all but its last 3 characters hidden (`***921`). */
+  redactedValue: string
+  /** Confidence in [0, 1]. */
+  confidence: number
+}
+
+/** A flow with its graph (`graphJson`: JSON text). */
+export interface Flow {
+  /** Flow id. */
+  id: string
+  /** Name. */
+  name: string
+  /** Display name. */
+  displayName: string
+  /** The flow type's wire string. */
+  flowType: string
+  /** `draft`, `active` or `inactive`. */
+  status: string
+  /** Version. */
+  version: number
+  /** Created at (Unix seconds). */
+  createdAt: number
+  /** Updated at (Unix seconds). */
+  updatedAt: number | null
+  /** Description. */
+  description: string | null
+  /** The graph as JSON text: `{"nodes": [...], "edges": [...]}`. */
+  graphJson: string
+  /** Whether the current graph is compiled. */
+  compiled: boolean
+  /** When it was last compiled (Unix seconds). */
+  compiledAt: number | null
+}
+
+/** One page of flows; `cursor` is `null` on the last page. */
+export interface FlowPage {
+  /** This page. */
+  items: Array<FlowSummary>
+  /** Flows matching the filters, in all pages. */
+  total: number
+  /** The cursor of the next page. */
+  cursor: string | null
+}
+
+/** The answer of an activate or deactivate. */
+export interface FlowStatus {
+  /** Flow id. */
+  id: string
+  /** `active` or `inactive`. */
+  status: string
+  /** Set by activate (Unix seconds). */
+  activatedAt: number | null
+  /** Set by deactivate (Unix seconds). */
+  deactivatedAt: number | null
+}
+
+/** A flow as the list returns it (no graph). */
+export interface FlowSummary {
+  /** `flow_` + the name with `-` as `_`. */
+  id: string
+  /** Name. */
+  name: string
+  /** Display name. */
+  displayName: string
+  /**
+   * `login`, `registration`, `password_reset`, `mfa_setup` or
+   * `account_recovery`.
+   */
+  flowType: string
+  /** `draft`, `active` or `inactive`. */
+  status: string
+  /** Version. */
+  version: number
+  /** Created at (Unix seconds). */
+  createdAt: number
+  /** Updated at (Unix seconds). */
+  updatedAt: number | null
+}
+
+/** A temporary email identity with its inbox address. */
+export interface Identity {
+  /** `ident_…` */
+  id: string
+  /** The inbox address. */
+  email: string
+  /** Label. */
+  label: string
+  /** `active`, `expired` or `squashed`. */
+  status: string
+  /** Created at (RFC 3339). */
+  createdAt: string
+  /** Expires at (RFC 3339). */
+  expiresAt: string
+}
+
+/** One page of identities (limit/offset). */
+export interface IdentityPage {
+  /** This page. */
+  items: Array<Identity>
+  /** Identities in all pages. */
+  total: number
+  /** Page size used. */
+  limit: number
+  /** Offset used. */
+  offset: number
+}
+
+/** One event of the consumer inbox stream. */
+export interface InboxEvent {
+  /** The event id (the resume point). */
+  id: string
+  /** `inbound.received` or `extraction.completed`. */
+  eventType: string
+  /** The identity the mail arrived for. */
+  identityId: string
+  /** The message. */
+  messageId: string
+  /** The event's `data:` payload as JSON text (redacted values only). */
+  dataJson: string
+}
+
+/** One message of an identity's inbox. */
+export interface InboxMessage {
+  /** `msg_…` */
+  id: string
+  /** The identity it arrived for. */
+  identityId: string
+  /** Sender. */
+  sender: string
+  /** Subject. */
+  subject: string
+  /** When it arrived (RFC 3339). */
+  receivedAt: string
+  /** The extracted OTP or link, redacted, if any. */
+  extraction: Extraction | null
+}
+
+/** A consumer notification (never holds an extracted value). */
+export interface Notification {
+  /** `notif_…` */
+  id: string
+  /** `extraction.completed` or `identity.expiring`. */
+  kind: string
+  /** Title. */
+  title: string
+  /** Body. */
+  body: string
+  /** Whether it was read. */
+  read: boolean
+  /** Created at (RFC 3339). */
+  createdAt: string
+}
+
+/** One page of notifications, newest first. */
+export interface NotificationPage {
+  /** This page. */
+  items: Array<Notification>
+  /** Notifications in all pages. */
+  total: number
+  /** Page size used. */
+  limit: number
+  /** Offset used. */
+  offset: number
+}
+
 /** The profile behind a session (also a valid `UserRef`). */
 export interface Profile {
   /** Email. */
@@ -228,6 +596,19 @@ export interface Profile {
   role: string
   /** Organization id. */
   orgId: string
+}
+
+/** Settings of `ProxyServer.startWith`; every field may be left out. */
+export interface ProxyOptions {
+  /**
+   * Non-empty: the backend-for-frontend cookie mode, with these origins
+   * allowed to make state-changing requests.
+   */
+  cookieOrigins?: Array<string>
+  /** The CORS allow-list. */
+  corsOrigins?: Array<string>
+  /** The request body limit in bytes (default 1 MiB). */
+  bodyLimit?: number
 }
 
 /** A session obtained with a recovery code. */
@@ -244,6 +625,66 @@ export interface RedactedSession {
   email: string
   /** Always `[REDACTED]`. */
   token: string
+}
+
+/** A reliability run. */
+export interface Run {
+  /** `run_…` */
+  id: string
+  /** `password_reset` or `invite`. */
+  kind: string
+  /** `pending`, `email_received`, `completed`, `timeout` or `failed`. */
+  status: string
+  /** The identity. */
+  identityId: string
+  /** The target. */
+  targetUrl: string
+  /** Created at (RFC 3339). */
+  createdAt: string
+  /** When it reached a terminal state (RFC 3339). */
+  completedAt: string | null
+  /** The result (`completed`). */
+  result: RunResult | null
+  /** Why it failed (`failed`, `timeout`). */
+  failure: RunFailure | null
+}
+
+/** Why a run failed or timed out. */
+export interface RunFailure {
+  /** `timeout`, `target_unreachable`, `target_error`, … */
+  code: string
+  /** Human-readable detail. */
+  detail: string
+}
+
+/** One page of runs (limit/offset). */
+export interface RunPage {
+  /** This page, oldest first. */
+  items: Array<Run>
+  /** Runs matching the filter, in all pages. */
+  total: number
+  /** Page size used. */
+  limit: number
+  /** Offset used. */
+  offset: number
+}
+
+/** The result of a completed run (the secret itself: `runSecret`). */
+export interface RunResult {
+  /** `otp` or `link`. */
+  kind: string
+  /** The value with all but its last 3 characters hidden. */
+  redactedValue: string
+  /** Whether a secret was extracted. */
+  hasSecret: boolean
+  /** Whether `runSecret` can return it. */
+  secretRetrievalAvailable: boolean
+  /** Extraction confidence in [0, 1]. */
+  confidence: number
+  /** From run creation to the email's arrival, in milliseconds. */
+  deliveryTimeMs: number
+  /** When the email arrived (RFC 3339). */
+  emailReceivedAt: string
 }
 
 /**
@@ -268,6 +709,12 @@ export interface TotpSetup {
   otpauthUrl: Secret
 }
 
+/** The start of an upgrade to `human_paid`. */
+export interface Upgrade {
+  /** Where to send the user to pay. */
+  checkoutUrl: string
+}
+
 /** The user a 2FA route is about (a `Profile` will do). */
 export interface UserRef {
   /** Email. */
@@ -276,4 +723,28 @@ export interface UserRef {
   orgId: string
   /** Role. */
   role: string
+}
+
+/** One validation error or warning. */
+export interface ValidationIssue {
+  /** `missing_start_node`, `unreachable_success`, `dead_end`, … */
+  code: string
+  /** Human-readable message. */
+  detail: string
+  /** The node concerned, if one. */
+  nodeId: string | null
+  /** Source of the edge concerned, if one. */
+  edgeSource: string | null
+  /** Target of the edge concerned, if one. */
+  edgeTarget: string | null
+}
+
+/** The server's validation of a stored graph. */
+export interface ValidationReport {
+  /** No errors. */
+  valid: boolean
+  /** Errors. */
+  errors: Array<ValidationIssue>
+  /** Warnings. */
+  warnings: Array<ValidationIssue>
 }

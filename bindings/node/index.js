@@ -79,17 +79,47 @@ function wrapMethods(target) {
   }
 }
 
-/** A native class whose methods convert errors, and whose `new` does too. */
+/**
+ * A native class whose methods convert errors, and whose `new` does too.
+ *
+ * napi defines static methods (`MockServer.start`, `ProxyServer.start`) as
+ * non-writable, non-configurable properties, which can be neither replaced
+ * nor (by a Proxy invariant) reported differently by a Proxy of the class
+ * itself; so the Proxy's target is a stand-in function and every read is
+ * answered from the class, with the static methods wrapped.
+ */
 function wrapClass(cls) {
   wrapMethods(cls)
   wrapMethods(cls.prototype)
-  return new Proxy(cls, {
+  const statics = new Map()
+  for (const key of Object.getOwnPropertyNames(cls)) {
+    const d = Object.getOwnPropertyDescriptor(cls, key)
+    if (key === 'prototype' || !d || typeof d.value !== 'function' || d.writable) continue
+    const fn = d.value
+    const wrapped = wrap(function (...args) {
+      return fn.apply(cls, args)
+    })
+    Object.defineProperty(wrapped, 'name', { value: key })
+    statics.set(key, wrapped)
+  }
+  const standIn = function () {}
+  Object.defineProperty(standIn, 'name', { value: cls.name })
+  standIn.prototype = cls.prototype
+  Object.setPrototypeOf(standIn, Object.getPrototypeOf(cls))
+  return new Proxy(standIn, {
     construct(target, args, newTarget) {
       try {
-        return Reflect.construct(target, args, newTarget)
+        return Reflect.construct(cls, args, newTarget)
       } catch (err) {
         throw convert(err)
       }
+    },
+    get(target, key) {
+      if (statics.has(key)) return statics.get(key)
+      return Reflect.get(cls, key, cls)
+    },
+    has(target, key) {
+      return Reflect.has(cls, key)
     },
   })
 }
@@ -109,12 +139,63 @@ native.AuthFlowClient.prototype[util.inspect.custom] = function (depth, options,
 native.MockServer.prototype[util.inspect.custom] = function (depth, options, inspect) {
   return `MockServer { baseUrl: ${inspect(this.baseUrl, options)} }`
 }
+for (const name of ['FlowsClient', 'AidenIdClient', 'ConsumerClient', 'ProxyServer']) {
+  native[name].prototype[util.inspect.custom] = function (depth, options, inspect) {
+    return `${name} { baseUrl: ${inspect(this.baseUrl, options)} }`
+  }
+}
+native.ConsumerSession.prototype[util.inspect.custom] = function (depth, options, inspect) {
+  return `ConsumerSession { consumerId: ${inspect(this.consumerId, options)}, expiresAt: ${inspect(
+    this.expiresAt,
+    options,
+  )}, sessionToken: [REDACTED] }`
+}
+native.ConsumerSession.prototype.toJSON = function () {
+  return {
+    consumerId: this.consumerId,
+    orgId: this.orgId,
+    projectId: this.projectId,
+    expiresAt: this.expiresAt,
+    sessionToken: '[REDACTED]',
+  }
+}
+native.InboxEvents.prototype[util.inspect.custom] = function () {
+  return 'InboxEvents {}'
+}
+
+/**
+ * `for await (const event of events)`: each `next()` until it resolves to
+ * `null`; leaving the loop early (`break`, `return`, a throw) closes the
+ * stream.
+ */
+native.InboxEvents.prototype[Symbol.asyncIterator] = function () {
+  const events = this
+  return {
+    async next() {
+      const value = await events.next()
+      return value === null ? { value: undefined, done: true } : { value, done: false }
+    },
+    async return(value) {
+      await events.close()
+      return { value, done: true }
+    },
+    [Symbol.asyncIterator]() {
+      return this
+    },
+  }
+}
 
 // One `exports.NAME =` per export, so that ESM `import { … }` sees them all.
 exports.AuthflowError = AuthflowError
+exports.AidenIdClient = wrapClass(native.AidenIdClient)
 exports.AuthFlowClient = wrapClass(native.AuthFlowClient)
 exports.Challenge = wrapClass(native.Challenge)
+exports.ConsumerClient = wrapClass(native.ConsumerClient)
+exports.ConsumerSession = wrapClass(native.ConsumerSession)
+exports.FlowsClient = wrapClass(native.FlowsClient)
+exports.InboxEvents = wrapClass(native.InboxEvents)
 exports.MockServer = wrapClass(native.MockServer)
+exports.ProxyServer = wrapClass(native.ProxyServer)
 exports.Secret = wrapClass(native.Secret)
 exports.Session = wrapClass(native.Session)
 exports.totpNow = wrap(native.totpNow)

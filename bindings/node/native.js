@@ -835,9 +835,15 @@ function __napiStampBindingTarget(exportsObject, target) {
 // linked import resolves to `undefined`.
 module.exports.__napiBindingTarget = __napiStampBindingTarget(nativeBinding, __napiLoadedBindingTarget)
 module.exports = nativeBinding
+module.exports.AidenIdClient = nativeBinding.AidenIdClient
 module.exports.AuthFlowClient = nativeBinding.AuthFlowClient
 module.exports.Challenge = nativeBinding.Challenge
+module.exports.ConsumerClient = nativeBinding.ConsumerClient
+module.exports.ConsumerSession = nativeBinding.ConsumerSession
+module.exports.FlowsClient = nativeBinding.FlowsClient
+module.exports.InboxEvents = nativeBinding.InboxEvents
 module.exports.MockServer = nativeBinding.MockServer
+module.exports.ProxyServer = nativeBinding.ProxyServer
 module.exports.Secret = nativeBinding.Secret
 module.exports.Session = nativeBinding.Session
 module.exports.totpAt = nativeBinding.totpAt

@@ -90,10 +90,19 @@ pub fn default_sqlite_path() -> PathBuf {
     std::env::temp_dir().join("authflow-proxy-breaker.db")
 }
 
-/// An upstream failure, classified for the breaker.
+/// An upstream failure, classified for the breaker when it happens (the
+/// client's error, whose text could name the upstream URL and so the key,
+/// is never kept).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum UpstreamFailure {
-    /// The HTTP client failed (connect, timeout, reset, malformed answer).
-    Http(reqwest::Error),
+    /// No connection could be opened (refused, unreachable, DNS, TLS
+    /// handshake, connect timeout).
+    Connect,
+    /// The exchange (request and response body) took longer than the
+    /// request timeout.
+    Timeout,
+    /// Any other client failure: reset, malformed answer, body error.
+    Failed,
     /// The answer was over the response limit.
     TooLarge,
 }
@@ -102,16 +111,15 @@ impl UpstreamFailure {
     /// Whether this failure counts against the upstream: connect errors and
     /// timeouts.
     fn counts(&self) -> bool {
-        matches!(self, Self::Http(e) if e.is_connect() || e.is_timeout())
+        matches!(self, Self::Connect | Self::Timeout)
     }
 
-    /// The envelope for it (the client error itself, whose `Display` would
-    /// carry the URL and so the key, is dropped).
+    /// The envelope for it.
     fn into_proxy_error(self) -> ProxyError {
         match self {
-            Self::Http(e) if e.is_connect() => ProxyError::dependency_unavailable(),
-            Self::Http(e) if e.is_timeout() => ProxyError::dependency_timeout(),
-            Self::Http(_) | Self::TooLarge => ProxyError::dependency_failed(),
+            Self::Connect => ProxyError::dependency_unavailable(),
+            Self::Timeout => ProxyError::dependency_timeout(),
+            Self::Failed | Self::TooLarge => ProxyError::dependency_failed(),
         }
     }
 }

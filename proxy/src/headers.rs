@@ -20,36 +20,79 @@ pub const HOP_BY_HOP: [&str; 9] = [
     "upgrade",
 ];
 
-/// Request headers the proxy sets itself or never forwards to AuthFlow.
-const NOT_FORWARDED: [&str; 12] = [
-    "host",
-    "content-length",
-    "content-type",
-    "cookie",
-    "accept-encoding",
-    "expect",
-    "forwarded",
-    "x-forwarded-for",
-    "x-forwarded-proto",
-    "x-forwarded-host",
-    "x-real-ip",
-    "x-request-id",
+/// [`HOP_BY_HOP`] as header names, made once (no parsing per request).
+static HOP_BY_HOP_NAMES: [HeaderName; 9] = [
+    header::CONNECTION,
+    HeaderName::from_static("keep-alive"),
+    HeaderName::from_static("proxy-connection"),
+    header::PROXY_AUTHENTICATE,
+    header::PROXY_AUTHORIZATION,
+    header::TE,
+    header::TRAILER,
+    header::TRANSFER_ENCODING,
+    header::UPGRADE,
 ];
 
-/// Remove hop-by-hop headers and every header named in `Connection`.
-pub fn strip_hop_by_hop(h: &mut HeaderMap) {
-    let named: Vec<HeaderName> = h
-        .get_all(header::CONNECTION)
+/// Request headers the proxy sets itself or never forwards to AuthFlow.
+static NOT_FORWARDED_NAMES: [HeaderName; 12] = [
+    header::HOST,
+    header::CONTENT_LENGTH,
+    header::CONTENT_TYPE,
+    header::COOKIE,
+    header::ACCEPT_ENCODING,
+    header::EXPECT,
+    header::FORWARDED,
+    HeaderName::from_static("x-forwarded-for"),
+    HeaderName::from_static("x-forwarded-proto"),
+    HeaderName::from_static("x-forwarded-host"),
+    HeaderName::from_static("x-real-ip"),
+    HeaderName::from_static("x-request-id"),
+];
+
+fn is_hop_by_hop(name: &HeaderName) -> bool {
+    // Lengths of the hop-by-hop names: most headers are ruled out by theirs.
+    matches!(name.as_str().len(), 2 | 7 | 10 | 16..=19)
+        && HOP_BY_HOP_NAMES.iter().any(|n| n == name)
+}
+
+fn is_not_forwarded(name: &HeaderName) -> bool {
+    matches!(name.as_str().len(), 4 | 6 | 9 | 12 | 14..=17)
+        && NOT_FORWARDED_NAMES.iter().any(|n| n == name)
+}
+
+/// The header names listed in `Connection` (usually none: no allocation).
+fn connection_named(h: &HeaderMap) -> Vec<HeaderName> {
+    h.get_all(header::CONNECTION)
         .iter()
         .filter_map(|v| v.to_str().ok())
         .flat_map(|v| v.split(','))
-        .filter_map(|n| HeaderName::from_bytes(n.trim().as_bytes()).ok())
-        .collect();
+        .map(str::trim)
+        // Hop-by-hop names (`keep-alive`, the usual token) are removed
+        // anyway: not parsed.
+        .filter(|n| !HOP_BY_HOP.iter().any(|h| n.eq_ignore_ascii_case(h)))
+        .filter_map(|n| HeaderName::from_bytes(n.as_bytes()).ok())
+        .collect()
+}
+
+/// Remove hop-by-hop headers and every header named in `Connection`.
+pub fn strip_hop_by_hop(h: &mut HeaderMap) {
+    let named = connection_named(h);
     for n in named {
         h.remove(n);
     }
-    for n in HOP_BY_HOP {
-        h.remove(n);
+    // One pass over what is there rather than a hash lookup per name.
+    let mut present = [false; HOP_BY_HOP_NAMES.len()];
+    for name in h.keys() {
+        if is_hop_by_hop(name)
+            && let Some(i) = HOP_BY_HOP_NAMES.iter().position(|n| n == name)
+        {
+            present[i] = true;
+        }
+    }
+    for (n, here) in HOP_BY_HOP_NAMES.iter().zip(present) {
+        if here {
+            h.remove(n);
+        }
     }
 }
 
@@ -87,10 +130,13 @@ pub fn check_request_headers(
 /// The end-to-end request headers to send upstream: the client's minus
 /// hop-by-hop ones and those the proxy owns.
 pub fn upstream_request_headers(incoming: &HeaderMap) -> HeaderMap {
-    let mut h = incoming.clone();
-    strip_hop_by_hop(&mut h);
-    for n in NOT_FORWARDED {
-        h.remove(n);
+    let named = connection_named(incoming);
+    let mut h = HeaderMap::with_capacity(incoming.len() + 6);
+    for (name, value) in incoming {
+        if is_hop_by_hop(name) || is_not_forwarded(name) || named.contains(name) {
+            continue;
+        }
+        h.append(name.clone(), value.clone());
     }
     h.insert(
         header::ACCEPT_ENCODING,
@@ -116,6 +162,38 @@ pub fn client_ip(incoming: &HeaderMap, peer: Option<IpAddr>, trusted: &[IpAddr])
         .or(Some(peer))
 }
 
+/// An IP address as a header value, formatted without a heap string.
+///
+/// The last address seen by this thread is kept with its value: behind a
+/// load balancer, or on a keep-alive connection, the next request usually
+/// comes from it again.
+pub(crate) fn ip_header_value(ip: IpAddr) -> Option<HeaderValue> {
+    thread_local! {
+        static LAST: std::cell::RefCell<Option<(IpAddr, HeaderValue)>> =
+            const { std::cell::RefCell::new(None) };
+    }
+    LAST.with(|last| {
+        let mut last = last.try_borrow_mut().ok()?;
+        if let Some((seen, v)) = last.as_ref()
+            && *seen == ip
+        {
+            return Some(v.clone());
+        }
+        let v = format_ip(ip)?;
+        *last = Some((ip, v.clone()));
+        Some(v)
+    })
+}
+
+fn format_ip(ip: IpAddr) -> Option<HeaderValue> {
+    use std::io::Write as _;
+    let mut buf = [0u8; 64];
+    let mut cursor = std::io::Cursor::new(&mut buf[..]);
+    write!(cursor, "{ip}").ok()?;
+    let n = usize::try_from(cursor.position()).ok()?;
+    HeaderValue::from_bytes(&buf[..n]).ok()
+}
+
 /// Set `X-Forwarded-For`/`-Proto`/`-Host` on `out`: client-sent values are
 /// kept (and the peer appended) only when the peer is trusted, else replaced.
 pub fn set_forwarded(
@@ -125,8 +203,39 @@ pub fn set_forwarded(
     trusted: &[IpAddr],
     proto: &str,
 ) {
+    let proto = HeaderValue::from_str(proto).ok();
+    set_forwarded_with(out, incoming, peer, trusted, proto.as_ref());
+}
+
+const X_FORWARDED_FOR: HeaderName = HeaderName::from_static("x-forwarded-for");
+const X_FORWARDED_PROTO: HeaderName = HeaderName::from_static("x-forwarded-proto");
+const X_FORWARDED_HOST: HeaderName = HeaderName::from_static("x-forwarded-host");
+
+/// [`set_forwarded`] with the proto as a ready header value.
+pub(crate) fn set_forwarded_with(
+    out: &mut HeaderMap,
+    incoming: &HeaderMap,
+    peer: Option<IpAddr>,
+    trusted: &[IpAddr],
+    proto: Option<&HeaderValue>,
+) {
     let trusted_peer = peer.is_some_and(|p| trusted.contains(&p));
-    let joined = |name: &str| -> Option<String> {
+    if !trusted_peer {
+        // The common case: the client's values are replaced, no joining.
+        if let Some(v) = peer.and_then(ip_header_value) {
+            out.insert(X_FORWARDED_FOR, v);
+        }
+        if let Some(proto) = proto {
+            out.insert(X_FORWARDED_PROTO, proto.clone());
+        }
+        if let Some(host) = incoming.get(header::HOST)
+            && host.to_str().is_ok()
+        {
+            out.insert(X_FORWARDED_HOST, host.clone());
+        }
+        return;
+    }
+    let joined = |name: &HeaderName| -> Option<String> {
         let vals: Vec<&str> = incoming
             .get_all(name)
             .iter()
@@ -134,32 +243,29 @@ pub fn set_forwarded(
             .collect();
         (!vals.is_empty()).then(|| vals.join(", "))
     };
-    let xff = match (trusted_peer, peer, joined("x-forwarded-for")) {
-        (true, Some(p), Some(prev)) => Some(format!("{prev}, {p}")),
-        (_, Some(p), _) => Some(p.to_string()),
+    let xff = match (peer, joined(&X_FORWARDED_FOR)) {
+        (Some(p), Some(prev)) => Some(format!("{prev}, {p}")),
+        (Some(p), None) => Some(p.to_string()),
         _ => None,
     };
     if let Some(v) = xff.and_then(|v| HeaderValue::from_str(&v).ok()) {
-        out.insert("x-forwarded-for", v);
+        out.insert(X_FORWARDED_FOR, v);
     }
-    let proto = trusted_peer
-        .then(|| joined("x-forwarded-proto"))
-        .flatten()
-        .unwrap_or_else(|| proto.to_owned());
-    if let Ok(v) = HeaderValue::from_str(&proto) {
-        out.insert("x-forwarded-proto", v);
+    let proto = match joined(&X_FORWARDED_PROTO) {
+        Some(v) => HeaderValue::from_str(&v).ok(),
+        None => proto.cloned(),
+    };
+    if let Some(v) = proto {
+        out.insert(X_FORWARDED_PROTO, v);
     }
-    let host = trusted_peer
-        .then(|| joined("x-forwarded-host"))
-        .flatten()
-        .or_else(|| {
-            incoming
-                .get(header::HOST)
-                .and_then(|v| v.to_str().ok())
-                .map(str::to_owned)
-        });
+    let host = joined(&X_FORWARDED_HOST).or_else(|| {
+        incoming
+            .get(header::HOST)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned)
+    });
     if let Some(v) = host.and_then(|v| HeaderValue::from_str(&v).ok()) {
-        out.insert("x-forwarded-host", v);
+        out.insert(X_FORWARDED_HOST, v);
     }
 }
 
@@ -194,6 +300,20 @@ mod tests {
         assert_eq!(names.len(), 3, "{names:?}");
         assert!(h.contains_key("authorization") && h.contains_key("user-agent"));
         assert_eq!(h["accept-encoding"], "identity");
+    }
+
+    #[test]
+    fn name_lists_match_their_length_filters() {
+        for n in &HOP_BY_HOP_NAMES {
+            assert!(is_hop_by_hop(n), "{n}");
+        }
+        for n in &NOT_FORWARDED_NAMES {
+            assert!(is_not_forwarded(n), "{n}");
+        }
+        for n in ["user-agent", "authorization", "accept", "x-forwarded"] {
+            let n = HeaderName::from_static(n);
+            assert!(!is_hop_by_hop(&n) && !is_not_forwarded(&n), "{n}");
+        }
     }
 
     #[test]

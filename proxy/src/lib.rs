@@ -47,6 +47,7 @@ pub mod scrub;
 pub mod server;
 mod service;
 pub mod target;
+mod upstream;
 
 pub use breaker::BreakerBackend;
 pub use config::{

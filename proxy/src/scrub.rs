@@ -52,8 +52,12 @@ impl KeyScrubber {
                 {
                     return None;
                 }
+                let first = needle[0];
                 (from..=hay.len() - needle.len())
-                    .find(|&i| hay[i..i + needle.len()].eq_ignore_ascii_case(needle))
+                    .find(|&i| {
+                        hay[i].to_ascii_lowercase() == first
+                            && hay[i..i + needle.len()].eq_ignore_ascii_case(needle)
+                    })
                     .map(|i| (i, needle.len()))
             })
             .min()

@@ -42,8 +42,9 @@ fn builder(options: &ServeOptions) -> auto::Builder<TokioExecutor> {
         .http1()
         .timer(TokioTimer::new())
         .header_read_timeout(options.header_read_timeout)
-        .max_buf_size(options.header_limit.max(8192))
-        .max_headers(100);
+        // At most 100 headers: hyper's default. (Setting `max_headers`,
+        // even to 100, makes hyper fill a heap vector per request.)
+        .max_buf_size(options.header_limit.max(8192));
     builder
         .http2()
         .timer(TokioTimer::new())

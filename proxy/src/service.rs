@@ -12,10 +12,11 @@ use authflow::api::routes::{Api, Credential, KeyPlacement, Params, Route};
 use axum::Router;
 use axum::body::Body;
 use axum::extract::ConnectInfo;
-use axum::http::{HeaderValue, Request, Response, StatusCode, Version, header};
+use axum::http::uri::{Authority, PathAndQuery, Scheme};
+use axum::http::{HeaderName, HeaderValue, Request, Response, StatusCode, Uri, Version, header};
 use axum::routing::get;
 use bytes::Bytes;
-use http_body_util::{BodyExt, LengthLimitError, Limited};
+use http_body_util::{BodyExt, Full, LengthLimitError, Limited};
 use hyper::body::Body as HttpBody;
 use secrecy::ExposeSecret;
 use tower::{Layer, Service};
@@ -24,13 +25,15 @@ use crate::breaker::{UpstreamBreaker, UpstreamFailure};
 use crate::config::{ConfigError, ProxyConfig};
 use crate::error::ProxyError;
 use crate::headers::{
-    check_request_headers, client_ip, set_forwarded, strip_hop_by_hop, upstream_request_headers,
+    check_request_headers, client_ip, set_forwarded_with, strip_hop_by_hop,
+    upstream_request_headers,
 };
 use crate::inject::{rewrite_body, rewrite_query};
 use crate::metrics::Metrics;
 use crate::ratelimit::{Limiter, RateLimiter};
 use crate::scrub::{KeyScrubber, redact_query};
 use crate::target;
+use crate::upstream::{self, UpstreamClient};
 use crate::{cookie, cors};
 
 /// Boxed error of request bodies.
@@ -40,7 +43,9 @@ type BoxFuture<T, E> = Pin<Box<dyn Future<Output = Result<T, E>> + Send>>;
 
 pub(crate) struct Shared {
     pub(crate) config: ProxyConfig,
-    client: reqwest::Client,
+    client: UpstreamClient,
+    /// The TLS settings, shared by every worker's client.
+    tls: rustls::ClientConfig,
     pub(crate) scrubber: KeyScrubber,
     pub(crate) metrics: Arc<Metrics>,
     limiter: Option<Arc<Limiter>>,
@@ -48,9 +53,20 @@ pub(crate) struct Shared {
     /// AIdenID mode: the headers injected on agent routes.
     agent: Option<AgentHeaders>,
     /// The upstream, parsed once; `base_path` its path without the final `/`.
-    base_url: url::Url,
+    scheme: Scheme,
+    authority: Authority,
     base_path: String,
+    /// `Host` for an `http` upstream (always HTTP/1.1), made once; an
+    /// `https` one may speak HTTP/2, so the client sets it.
+    host: Option<HeaderValue>,
+    /// `X-Forwarded-Proto` as configured.
+    forwarded_proto: Option<HeaderValue>,
 }
+
+const X_REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
+const X_SERVER_AUTH_INJECTED: HeaderName = HeaderName::from_static("x-server-auth-injected");
+const X_ORG_ID: HeaderName = HeaderName::from_static("x-org-id");
+const X_PROJECT_ID: HeaderName = HeaderName::from_static("x-project-id");
 
 /// `Authorization` (marked sensitive), `X-Org-Id`, `X-Project-Id`.
 struct AgentHeaders {
@@ -107,7 +123,8 @@ impl ProxyLayer {
             config.breaker_sync,
             &config.upstream,
         )?);
-        Self::build(config, Arc::new(Metrics::default()), limiter, breaker)
+        let tls = upstream::tls_config()?;
+        Self::build(config, tls, Arc::new(Metrics::default()), limiter, breaker)
     }
 
     /// Another layer with the same configuration, metrics, rate-limit
@@ -117,6 +134,7 @@ impl ProxyLayer {
     pub fn for_worker(&self) -> Result<Self, ConfigError> {
         Self::build(
             self.shared.config.clone(),
+            self.shared.tls.clone(),
             self.shared.metrics.clone(),
             self.shared.limiter.clone(),
             self.shared.breaker.clone(),
@@ -125,22 +143,33 @@ impl ProxyLayer {
 
     fn build(
         config: ProxyConfig,
+        tls: rustls::ClientConfig,
         metrics: Arc<Metrics>,
         limiter: Option<Arc<Limiter>>,
         breaker: Arc<UpstreamBreaker>,
     ) -> Result<Self, ConfigError> {
-        let client = reqwest::Client::builder()
-            .connect_timeout(config.connect_timeout)
-            .timeout(config.request_timeout)
-            .redirect(reqwest::redirect::Policy::none())
-            .no_proxy()
-            .tcp_nodelay(true)
-            .pool_idle_timeout(std::time::Duration::from_secs(60))
-            .build()
-            .map_err(|_| ConfigError::Client)?;
+        let client = upstream::client(&tls, config.connect_timeout);
         let base_url =
             url::Url::parse(&config.upstream).map_err(|e| ConfigError::Upstream(e.to_string()))?;
         let base_path = base_url.path().trim_end_matches('/').to_owned();
+        let bad_upstream = || ConfigError::Upstream("not a valid origin".into());
+        let scheme = match base_url.scheme() {
+            "http" => Scheme::HTTP,
+            "https" => Scheme::HTTPS,
+            _ => return Err(ConfigError::Upstream("scheme must be http or https".into())),
+        };
+        let mut origin = base_url.host_str().ok_or_else(bad_upstream)?.to_owned();
+        if let Some(port) = base_url.port() {
+            origin.push(':');
+            origin.push_str(&port.to_string());
+        }
+        let authority = Authority::from_maybe_shared(Bytes::from(origin.clone()))
+            .map_err(|_| bad_upstream())?;
+        let host = (scheme == Scheme::HTTP)
+            .then(|| HeaderValue::from_str(&origin))
+            .transpose()
+            .map_err(|_| bad_upstream())?;
+        let forwarded_proto = HeaderValue::from_str(&config.forwarded_proto).ok();
         let mut scrubber = KeyScrubber::new(&config.api_key);
         let mut agent = None;
         if let Some(mode) = &config.aidenid {
@@ -162,13 +191,17 @@ impl ProxyLayer {
             shared: Arc::new(Shared {
                 config,
                 client,
+                tls,
                 scrubber,
                 metrics,
                 limiter,
                 breaker,
                 agent,
-                base_url,
+                scheme,
+                authority,
                 base_path,
+                host,
+                forwarded_proto,
             }),
         })
     }
@@ -340,11 +373,43 @@ impl<B> Service<Request<B>> for NotFound {
 /// `req_` + 32 hex digits: a random per-process prefix and a counter (unique,
 /// cheap: no system call per request; request ids need not be unguessable).
 pub(crate) fn new_request_id() -> String {
-    static PREFIX: std::sync::OnceLock<u64> = std::sync::OnceLock::new();
-    static COUNTER: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
-    let prefix = *PREFIX.get_or_init(|| uuid::Uuid::new_v4().as_u64_pair().0);
-    let n = COUNTER.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-    format!("req_{prefix:016x}{n:016x}")
+    RequestId::new().as_str().to_owned()
+}
+
+/// A request id, formatted without the formatting machinery.
+#[derive(Clone, Copy)]
+pub(crate) struct RequestId([u8; 36]);
+
+impl RequestId {
+    pub(crate) fn new() -> Self {
+        static PREFIX: std::sync::OnceLock<u64> = std::sync::OnceLock::new();
+        static COUNTER: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+        let prefix = *PREFIX.get_or_init(|| uuid::Uuid::new_v4().as_u64_pair().0);
+        let n = COUNTER.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        const HEX: &[u8; 16] = b"0123456789abcdef";
+        let mut id = *b"req_00000000000000000000000000000000";
+        for (i, v) in [prefix, n].into_iter().enumerate() {
+            for d in 0..16 {
+                id[4 + 16 * i + d] = HEX[((v >> (60 - 4 * d)) & 0xf) as usize];
+            }
+        }
+        Self(id)
+    }
+
+    pub(crate) fn as_str(&self) -> &str {
+        // Always ASCII: `req_` and hex digits.
+        std::str::from_utf8(&self.0).unwrap_or("req_")
+    }
+
+    fn header(&self) -> HeaderValue {
+        HeaderValue::from_bytes(&self.0).unwrap_or(HeaderValue::from_static("req_"))
+    }
+}
+
+impl std::fmt::Display for RequestId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
 }
 
 fn is_upstream_error(e: &ProxyError) -> bool {
@@ -359,16 +424,18 @@ impl Shared {
     {
         let started = Instant::now();
         self.metrics.start();
-        let request_id = new_request_id();
-        let method = req.method().clone();
-        let log_path = self.scrubber.scrub_str(req.uri().path());
-        // Redacting the query costs a parse: only when the access log is on.
-        let log_query = if tracing::enabled!(target: "authflow_proxy::access", tracing::Level::INFO)
-        {
-            redact_query(req.uri().query(), &self.scrubber)
-        } else {
-            String::new()
-        };
+        let request_id = RequestId::new();
+        // What only the access log needs is made only when it is on (the
+        // query redaction costs a parse).
+        let access = tracing::enabled!(target: "authflow_proxy::access", tracing::Level::INFO);
+        let logged = access.then(|| {
+            (
+                req.method().clone(),
+                redact_query(req.uri().query(), &self.scrubber),
+            )
+        });
+        // A cheap handle on the target (shared bytes) for the error path.
+        let uri = req.uri().clone();
         let peer = req
             .extensions()
             .get::<ConnectInfo<SocketAddr>>()
@@ -378,6 +445,7 @@ impl Shared {
         let result = self
             .forward(req, &request_id, peer, client, &mut route)
             .await;
+        let mut log_path = None;
         let mut res = match result {
             Ok(res) => res,
             Err(e) => {
@@ -385,33 +453,35 @@ impl Shared {
                     self.metrics.upstream_error(e.code);
                     tracing::warn!(target: "authflow_proxy::upstream", request_id = %request_id, kind = e.code, "upstream failure");
                 }
-                e.render(&request_id, &log_path)
+                let path = log_path.insert(self.scrubber.scrub_str(uri.path()));
+                e.render(request_id.as_str(), path)
             }
         };
-        if let Ok(v) = HeaderValue::from_str(&request_id) {
-            res.headers_mut().insert("x-request-id", v);
-        }
+        res.headers_mut().insert(X_REQUEST_ID, request_id.header());
         let elapsed = started.elapsed();
-        let name = route.map_or("unmatched", |r| r.name);
-        self.metrics.finish(name, res.status().as_u16(), elapsed);
-        tracing::info!(
-            target: "authflow_proxy::access",
-            request_id = %request_id,
-            client = %client.map(|c| c.to_string()).unwrap_or_default(),
-            method = %method,
-            path = %log_path,
-            query = %log_query,
-            route = name,
-            status = res.status().as_u16(),
-            latency_ms = elapsed.as_secs_f64() * 1000.0,
-        );
+        let status = res.status().as_u16();
+        self.metrics.finish(route, status, elapsed);
+        if let Some((method, log_query)) = logged {
+            let log_path = log_path.unwrap_or_else(|| self.scrubber.scrub_str(uri.path()));
+            tracing::info!(
+                target: "authflow_proxy::access",
+                request_id = %request_id,
+                client = %client.map(|c| c.to_string()).unwrap_or_default(),
+                method = %method,
+                path = %log_path,
+                query = %log_query,
+                route = route.map_or("unmatched", |r| r.name),
+                status,
+                latency_ms = elapsed.as_secs_f64() * 1000.0,
+            );
+        }
         res
     }
 
     async fn forward<B>(
         &self,
         req: Request<B>,
-        request_id: &str,
+        request_id: &RequestId,
         peer: Option<IpAddr>,
         client: Option<IpAddr>,
         route_out: &mut Option<&'static Route>,
@@ -482,69 +552,85 @@ impl Shared {
         } else {
             parts.uri.path()
         };
-        // The pre-parsed upstream with the path and query set: no URL parse
-        // (and no IDNA host processing) per request.
-        let mut url = self.base_url.clone();
-        let mut full_path = String::with_capacity(self.base_path.len() + path.len());
-        full_path.push_str(&self.base_path);
-        full_path.push_str(path);
-        url.set_path(&full_path);
-        url.set_query((!query.is_empty()).then_some(query.as_str()));
+        // The pre-parsed upstream origin with the path and query: no URL
+        // parse (and no IDNA host processing) per request.
+        let mut target = String::with_capacity(self.base_path.len() + path.len() + 1 + query.len());
+        target.push_str(&self.base_path);
+        target.push_str(path);
+        if !query.is_empty() {
+            target.push('?');
+            target.push_str(&query);
+        }
+        let mut uri = axum::http::uri::Parts::default();
+        uri.scheme = Some(self.scheme.clone());
+        uri.authority = Some(self.authority.clone());
+        uri.path_and_query = Some(
+            PathAndQuery::from_maybe_shared(Bytes::from(target))
+                .map_err(|_| ProxyError::bad_request("Malformed request target"))?,
+        );
+        let uri = Uri::from_parts(uri)
+            .map_err(|_| ProxyError::bad_request("Malformed request target"))?;
         let mut headers = upstream_request_headers(&parts.headers);
-        set_forwarded(
+        set_forwarded_with(
             &mut headers,
             &parts.headers,
             peer,
             &self.config.trusted_proxies,
-            &self.config.forwarded_proto,
+            self.forwarded_proto.as_ref(),
         );
-        if let Ok(v) = HeaderValue::from_str(request_id) {
-            headers.insert("x-request-id", v);
-        }
+        headers.insert(X_REQUEST_ID, request_id.header());
         if let Some(s) = &session {
             cookie::inject_headers(route, &mut headers, s);
         }
         // Only the proxy may claim it injected the credential.
-        headers.remove("x-server-auth-injected");
+        headers.remove(X_SERVER_AUTH_INJECTED);
         if let (Some(agent), Credential::AgentKey) = (&self.agent, route.credential) {
             headers.insert(header::AUTHORIZATION, agent.authorization.clone());
-            headers.insert("x-org-id", agent.org_id.clone());
-            headers.insert("x-project-id", agent.project_id.clone());
-            headers.insert("x-server-auth-injected", HeaderValue::from_static("true"));
+            headers.insert(X_ORG_ID, agent.org_id.clone());
+            headers.insert(X_PROJECT_ID, agent.project_id.clone());
+            headers.insert(X_SERVER_AUTH_INJECTED, HeaderValue::from_static("true"));
         }
-        let mut rb = self
-            .client
-            .request(parts.method.clone(), url)
-            .headers(headers);
-        if let Some(b) = body {
-            rb = rb.header(header::CONTENT_TYPE, "application/json").body(b);
+        if let Some(host) = &self.host {
+            headers.insert(header::HOST, host.clone());
         }
+        // What reqwest, the previous client, sent when the client did not.
+        headers
+            .entry(header::ACCEPT)
+            .or_insert_with(|| HeaderValue::from_static("*/*"));
+        let body = match body {
+            Some(b) => {
+                headers.insert(
+                    header::CONTENT_TYPE,
+                    HeaderValue::from_static("application/json"),
+                );
+                b
+            }
+            None => Bytes::new(),
+        };
+        let mut upstream_req = Request::new(Full::new(body));
+        *upstream_req.method_mut() = parts.method.clone();
+        *upstream_req.uri_mut() = uri;
+        *upstream_req.headers_mut() = headers;
+        let client = &self.client;
         let limit = self.config.response_limit;
-        let (status, headers, buf) = self
+        let timeout = self.config.request_timeout;
+        let (head, body) = self
             .breaker
             .call(|| async move {
-                let mut upstream = rb.send().await.map_err(UpstreamFailure::Http)?;
-                let status = upstream.status();
-                let headers = std::mem::take(upstream.headers_mut());
-                let mut buf: Vec<u8> = Vec::new();
-                while let Some(chunk) = upstream.chunk().await.map_err(UpstreamFailure::Http)? {
-                    if buf.len() + chunk.len() > limit {
-                        return Err(UpstreamFailure::TooLarge);
-                    }
-                    buf.extend_from_slice(&chunk);
-                }
-                Ok((status, headers, buf))
+                tokio::time::timeout(timeout, upstream::exchange(client, upstream_req, limit))
+                    .await
+                    .unwrap_or(Err(UpstreamFailure::Timeout))
             })
             .await?;
-        self.respond(route, status, headers, buf, &parts.headers)
+        self.respond(route, head.status, head.headers, body, &parts.headers)
     }
 
     fn respond(
         &self,
         route: &'static Route,
-        status: reqwest::StatusCode,
+        status: StatusCode,
         mut headers: axum::http::HeaderMap,
-        buf: Vec<u8>,
+        body: Bytes,
         request_headers: &axum::http::HeaderMap,
     ) -> Result<Response<Body>, ProxyError> {
         strip_hop_by_hop(&mut headers);
@@ -562,19 +648,18 @@ impl Shared {
         if self.scrubber.scrub_headers(&mut headers) {
             tracing::warn!(target: "authflow_proxy::upstream", "upstream response header carried the key; replaced");
         }
-        let mut body = match self.scrubber.replace(&buf) {
+        let mut body = match self.scrubber.replace(&body) {
             Some(clean) => {
                 tracing::warn!(target: "authflow_proxy::upstream", "upstream response body carried the key; replaced");
                 Bytes::from(clean)
             }
-            None => Bytes::from(buf),
+            None => body,
         };
         if let Some(mode) = &self.config.cookie {
             body = cookie::after(mode, route, status, &mut headers, body, request_headers);
         }
         let mut res = Response::new(Body::from(body));
-        *res.status_mut() =
-            StatusCode::from_u16(status.as_u16()).unwrap_or(StatusCode::BAD_GATEWAY);
+        *res.status_mut() = status;
         *res.headers_mut() = headers;
         Ok(res)
     }

@@ -83,7 +83,10 @@ pub struct MockServer {
     clock: Clock,
     org: authflow_mock::OrgSeed,
     flows_admin_token: secrecy::SecretString,
+    flows_read_token: secrecy::SecretString,
     agent_key: authflow_mock::aidenid::AgentKeySeed,
+    agent_key_with_secrets: authflow_mock::aidenid::AgentKeySeed,
+    agent_key_read_only: authflow_mock::aidenid::AgentKeySeed,
 }
 
 fn stopped() -> Arc<AuthflowError> {
@@ -100,6 +103,27 @@ impl MockServer {
     }
 }
 
+impl AgentKey {
+    fn from_mock(k: authflow_mock::aidenid::AgentKeySeed) -> Self {
+        AgentKey {
+            key: Secret::from_sdk(k.key),
+            org_id: k.org_id,
+            project_id: k.project_id,
+            scopes: k.scopes,
+        }
+    }
+}
+
+/// The value of the `token` query parameter of `link`, if any.
+fn token_param(link: &str) -> Option<&str> {
+    let query = link.split_once('?')?.1;
+    let query = query.split('#').next().unwrap_or(query);
+    query
+        .split('&')
+        .find_map(|pair| pair.strip_prefix("token="))
+        .filter(|t| !t.is_empty())
+}
+
 #[uniffi::export(async_runtime = "tokio")]
 impl MockServer {
     /// Start a mock with a generated organization, owner and keys.
@@ -113,7 +137,10 @@ impl MockServer {
             clock: server.clock().clone(),
             org: server.default_org().clone(),
             flows_admin_token: server.flows_admin_token(),
+            flows_read_token: server.flows_read_token(),
             agent_key: server.agent_key(),
+            agent_key_with_secrets: server.agent_key_with_secrets(),
+            agent_key_read_only: server.agent_key_read_only(),
             server: Mutex::new(Some(server)),
         }))
     }
@@ -153,15 +180,62 @@ impl MockServer {
         Secret::from_sdk(self.flows_admin_token.clone())
     }
 
+    /// The Flow admin API's read-only bearer token (writes get 403).
+    pub fn flows_read_token(&self) -> Arc<Secret> {
+        Secret::from_sdk(self.flows_read_token.clone())
+    }
+
     /// The first AIdenID agent key (identities and runs, read and write).
     pub fn agent_key(&self) -> AgentKey {
-        let k = self.agent_key.clone();
-        AgentKey {
-            key: Secret::from_sdk(k.key),
-            org_id: k.org_id,
-            project_id: k.project_id,
-            scopes: k.scopes,
-        }
+        AgentKey::from_mock(self.agent_key.clone())
+    }
+
+    /// An AIdenID agent key that also holds `secrets:read` (for
+    /// `AidenIdClient::run_secret`).
+    pub fn agent_key_with_secrets(&self) -> AgentKey {
+        AgentKey::from_mock(self.agent_key_with_secrets.clone())
+    }
+
+    /// An AIdenID agent key with read scopes only (writes get 403).
+    pub fn agent_key_read_only(&self) -> AgentKey {
+        AgentKey::from_mock(self.agent_key_read_only.clone())
+    }
+
+    /// The URL of one of the mock's demo targets for reliability runs:
+    /// `password_reset` (`/__mock/demo/forgot-password`, mails a reset
+    /// link) or `invite` (`/__mock/demo/invite`, mails a 6-digit code).
+    /// Append `?drop=true` for a target that never sends the mail.
+    pub fn demo_target_url(&self, kind: String) -> FfiResult<String> {
+        let path = match kind.as_str() {
+            "password_reset" => "forgot-password",
+            "invite" => "invite",
+            _ => {
+                return Err(AuthflowError::new(
+                    codes::INVALID_INPUT,
+                    "invalid input `kind`: must be password_reset or invite",
+                ));
+            }
+        };
+        Ok(format!("{}/__mock/demo/{path}", self.base_url))
+    }
+
+    /// The `ml_…` token of the newest AIdenID consumer magic-link email to
+    /// `address`, if there is one.
+    pub fn magic_link_token(&self, address: String) -> FfiResult<Option<Arc<Secret>>> {
+        self.with(|s| {
+            s.emails()
+                .to(&address)
+                .into_iter()
+                .rev()
+                .filter(|e| e.kind == EmailKind::MagicLink)
+                .find_map(|e| {
+                    e.links
+                        .iter()
+                        .filter_map(|l| token_param(l))
+                        .find(|t| t.starts_with("ml_"))
+                        .map(|t| Secret::new(t.to_owned()))
+                })
+        })
     }
 
     /// Every email sent to `address` (case-insensitive), oldest first.
@@ -178,6 +252,32 @@ impl MockServer {
     /// The newest email to `address`, if any.
     pub fn latest_email(&self, address: String) -> FfiResult<Option<Email>> {
         self.with(|s| s.emails().latest(&address).map(Email::from_mock))
+    }
+
+    /// Deliver a plain-text email from `sender` to `to` as if it arrived
+    /// over SMTP: it lands in the inbox of the AIdenID identity with that
+    /// address (codes and links are extracted, inbox stream events are
+    /// sent). Returns the ids of the stored messages (empty when no active
+    /// identity has the address).
+    pub fn deliver_email(
+        &self,
+        to: String,
+        sender: String,
+        subject: String,
+        text: String,
+    ) -> FfiResult<Vec<String>> {
+        self.with(|s| {
+            authflow_mock::aidenid::inbox::deliver(
+                s.state(),
+                &authflow_mock::aidenid::inbox::Inbound {
+                    from: sender,
+                    to: vec![to],
+                    subject,
+                    text,
+                    html: None,
+                },
+            )
+        })
     }
 
     /// Move the mock's clock forward (expire tokens without sleeping).

@@ -35,13 +35,15 @@ def test_members_match() -> None:
         if not isinstance(node, ast.ClassDef) or node.name == "AuthflowError":
             continue
         cls = getattr(_native, node.name)
-        stubbed = {
-            n.name
-            for n in node.body
-            if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef)) and n.name != "__new__"
+        methods = {
+            n.name for n in node.body if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef))
         }
+        stubbed = {n for n in methods if not n.startswith("_")}
         actual = {n for n in vars(cls) if not n.startswith("_")}
         assert stubbed == actual, node.name
+        # Protocol methods the stubs declare (`__aiter__`, ...) exist too.
+        for dunder in methods - stubbed - {"__new__"}:
+            assert dunder in vars(cls), f"{node.name}.{dunder}"
 
 
 def test_error_attributes_documented() -> None:

@@ -1,21 +1,47 @@
 # Type stubs for the extension module `authflow._native` (bindings/python/src/lib.rs).
 # Written by hand and checked by tests/test_stubs.py against the built module.
 
-from typing import TypeAlias, final
+from typing import Self, TypeAlias, final
 
 __all__ = [
     "AgentKey",
+    "AidenIdClient",
     "AuthFlowClient",
     "AuthflowError",
     "Challenge",
+    "CompileResult",
+    "ConsumerClient",
+    "ConsumerSession",
     "Email",
+    "Extraction",
+    "Flow",
+    "FlowPage",
+    "FlowStatus",
+    "FlowSummary",
+    "FlowsClient",
+    "Identity",
+    "IdentityPage",
+    "InboxEvent",
+    "InboxEvents",
+    "InboxMessage",
     "MockServer",
+    "Notification",
+    "NotificationPage",
     "Profile",
+    "ProxyOptions",
+    "ProxyServer",
     "RecoverySession",
+    "Run",
+    "RunFailure",
+    "RunPage",
+    "RunResult",
     "Secret",
     "Session",
     "TotpSetup",
+    "Upgrade",
     "UserRef",
+    "ValidationIssue",
+    "ValidationReport",
     "totp_at",
     "totp_now",
 ]
@@ -214,7 +240,22 @@ class MockServer:
     @property
     def flows_admin_token(self) -> Secret: ...
     @property
+    def flows_read_token(self) -> Secret:
+        """The Flow admin API's read-only token (writes get 403)."""
+    @property
     def agent_key(self) -> AgentKey: ...
+    @property
+    def agent_key_with_secrets(self) -> AgentKey:
+        """An agent key that also holds `secrets:read` (for `run_secret`)."""
+    @property
+    def agent_key_read_only(self) -> AgentKey:
+        """An agent key with read scopes only (writes get 403)."""
+    def demo_target_url(self, kind: str) -> str:
+        """`password_reset` (mails a reset link) or `invite` (mails a 6-digit code)."""
+    def magic_link_token(self, address: str) -> Secret | None:
+        """The `ml_...` token of the newest consumer magic-link email to `address`."""
+    def deliver_email(self, to: str, sender: str, subject: str, text: str) -> list[str]:
+        """Deliver a plain-text mail to the AIdenID identity `to`; the stored message ids."""
     def emails_to(self, address: str) -> list[Email]: ...
     def latest_email(self, address: str) -> Email | None: ...
     def advance_clock(self, seconds: int) -> None: ...
@@ -224,6 +265,440 @@ class MockServer:
     def reset(self) -> None: ...
     async def shutdown(self) -> None: ...
     def shutdown_blocking(self) -> None: ...
+
+# ------------------------------------------------------------ Flow admin
+
+@final
+class FlowSummary:
+    """A flow as the list returns it (no graph)."""
+
+    @property
+    def id(self) -> str: ...
+    @property
+    def name(self) -> str: ...
+    @property
+    def display_name(self) -> str: ...
+    @property
+    def flow_type(self) -> str:
+        """`login`, `registration`, `password_reset`, `mfa_setup` or `account_recovery`."""
+    @property
+    def status(self) -> str:
+        """`draft`, `active` or `inactive`."""
+    @property
+    def version(self) -> int: ...
+    @property
+    def created_at(self) -> int:
+        """Unix seconds."""
+    @property
+    def updated_at(self) -> int | None: ...
+
+@final
+class FlowPage:
+    """One page of flows; `cursor` is None on the last page."""
+
+    @property
+    def items(self) -> list[FlowSummary]: ...
+    @property
+    def total(self) -> int: ...
+    @property
+    def cursor(self) -> str | None: ...
+
+@final
+class Flow:
+    """A flow with its graph (`graph_json`: JSON text)."""
+
+    @property
+    def id(self) -> str: ...
+    @property
+    def name(self) -> str: ...
+    @property
+    def display_name(self) -> str: ...
+    @property
+    def flow_type(self) -> str: ...
+    @property
+    def status(self) -> str: ...
+    @property
+    def version(self) -> int: ...
+    @property
+    def created_at(self) -> int: ...
+    @property
+    def updated_at(self) -> int | None: ...
+    @property
+    def description(self) -> str | None: ...
+    @property
+    def graph_json(self) -> str: ...
+    @property
+    def compiled(self) -> bool: ...
+    @property
+    def compiled_at(self) -> int | None: ...
+
+@final
+class ValidationIssue:
+    """One validation error or warning."""
+
+    @property
+    def code(self) -> str: ...
+    @property
+    def detail(self) -> str: ...
+    @property
+    def node_id(self) -> str | None: ...
+    @property
+    def edge_source(self) -> str | None: ...
+    @property
+    def edge_target(self) -> str | None: ...
+
+@final
+class ValidationReport:
+    """The server's validation of a stored graph."""
+
+    @property
+    def valid(self) -> bool: ...
+    @property
+    def errors(self) -> list[ValidationIssue]: ...
+    @property
+    def warnings(self) -> list[ValidationIssue]: ...
+
+@final
+class CompileResult:
+    """The answer of a compile."""
+
+    @property
+    def id(self) -> str: ...
+    @property
+    def compiled(self) -> bool: ...
+    @property
+    def compiled_at(self) -> int: ...
+    @property
+    def version(self) -> int: ...
+
+@final
+class FlowStatus:
+    """The answer of an activate or deactivate."""
+
+    @property
+    def id(self) -> str: ...
+    @property
+    def status(self) -> str: ...
+    @property
+    def activated_at(self) -> int | None: ...
+    @property
+    def deactivated_at(self) -> int | None: ...
+
+@final
+class FlowsClient:
+    """Client for the Flow admin API (`/api/admin/flows`)."""
+
+    def __new__(cls, token: SecretLike, base_url: str | None = None) -> FlowsClient: ...
+    @property
+    def base_url(self) -> str: ...
+    async def list(
+        self,
+        limit: int | None = None,
+        cursor: str | None = None,
+        flow_type: str | None = None,
+        status: str | None = None,
+    ) -> FlowPage: ...
+    async def get(self, id: str) -> Flow: ...
+    async def create(
+        self, name: str, display_name: str, flow_type: str, description: str | None, graph_json: str
+    ) -> Flow: ...
+    async def update(
+        self,
+        id: str,
+        display_name: str | None = None,
+        description: str | None = None,
+        graph_json: str | None = None,
+    ) -> Flow: ...
+    async def delete(self, id: str) -> None: ...
+    async def validate(self, id: str) -> ValidationReport: ...
+    async def compile(self, id: str) -> CompileResult: ...
+    async def activate(self, id: str) -> FlowStatus: ...
+    async def deactivate(self, id: str) -> FlowStatus: ...
+    async def mermaid(self, id: str) -> str: ...
+
+# --------------------------------------------------------- AIdenID agent
+
+@final
+class Identity:
+    """A temporary email identity with its inbox address."""
+
+    @property
+    def id(self) -> str: ...
+    @property
+    def email(self) -> str: ...
+    @property
+    def label(self) -> str: ...
+    @property
+    def status(self) -> str:
+        """`active`, `expired` or `squashed`."""
+    @property
+    def created_at(self) -> str: ...
+    @property
+    def expires_at(self) -> str: ...
+
+@final
+class IdentityPage:
+    """One page of identities (limit/offset)."""
+
+    @property
+    def items(self) -> list[Identity]: ...
+    @property
+    def total(self) -> int: ...
+    @property
+    def limit(self) -> int: ...
+    @property
+    def offset(self) -> int: ...
+
+@final
+class Extraction:
+    """What was extracted from a message (redacted)."""
+
+    @property
+    def kind(self) -> str:
+        """`otp` or `link`."""
+    @property
+    def redacted_value(self) -> str: ...
+    @property
+    def confidence(self) -> float: ...
+
+@final
+class InboxMessage:
+    """One message of an identity's inbox."""
+
+    @property
+    def id(self) -> str: ...
+    @property
+    def identity_id(self) -> str: ...
+    @property
+    def sender(self) -> str: ...
+    @property
+    def subject(self) -> str: ...
+    @property
+    def received_at(self) -> str: ...
+    @property
+    def extraction(self) -> Extraction | None: ...
+
+@final
+class RunResult:
+    """The result of a completed run (the secret itself: `run_secret`)."""
+
+    @property
+    def kind(self) -> str:
+        """`otp` or `link`."""
+    @property
+    def redacted_value(self) -> str: ...
+    @property
+    def has_secret(self) -> bool: ...
+    @property
+    def secret_retrieval_available(self) -> bool: ...
+    @property
+    def confidence(self) -> float: ...
+    @property
+    def delivery_time_ms(self) -> int: ...
+    @property
+    def email_received_at(self) -> str: ...
+
+@final
+class RunFailure:
+    """Why a run failed or timed out."""
+
+    @property
+    def code(self) -> str: ...
+    @property
+    def detail(self) -> str: ...
+
+@final
+class Run:
+    """A reliability run."""
+
+    @property
+    def id(self) -> str: ...
+    @property
+    def kind(self) -> str:
+        """`password_reset` or `invite`."""
+    @property
+    def status(self) -> str:
+        """`pending`, `email_received`, `completed`, `timeout` or `failed`."""
+    @property
+    def identity_id(self) -> str: ...
+    @property
+    def target_url(self) -> str: ...
+    @property
+    def created_at(self) -> str: ...
+    @property
+    def completed_at(self) -> str | None: ...
+    @property
+    def result(self) -> RunResult | None: ...
+    @property
+    def failure(self) -> RunFailure | None: ...
+
+@final
+class RunPage:
+    """One page of runs (limit/offset)."""
+
+    @property
+    def items(self) -> list[Run]: ...
+    @property
+    def total(self) -> int: ...
+    @property
+    def limit(self) -> int: ...
+    @property
+    def offset(self) -> int: ...
+
+@final
+class AidenIdClient:
+    """Client for the AIdenID agent API."""
+
+    def __new__(
+        cls, agent_key: SecretLike, org_id: str, project_id: str, base_url: str | None = None
+    ) -> AidenIdClient: ...
+    @property
+    def base_url(self) -> str: ...
+    async def create_identity(self, label: str, ttl_hours: int | None = None) -> Identity: ...
+    async def identity(self, id: str) -> Identity: ...
+    async def list_identities(self, limit: int | None = None, offset: int | None = None) -> IdentityPage: ...
+    async def squash_identity(self, id: str) -> Identity: ...
+    async def messages(self, id: str) -> list[InboxMessage]: ...
+    async def create_password_reset_run(
+        self, identity_id: str, target_url: str, timeout_seconds: int | None = None
+    ) -> Run: ...
+    async def create_invite_run(
+        self, identity_id: str, target_url: str, timeout_seconds: int | None = None
+    ) -> Run: ...
+    async def run(self, id: str) -> Run: ...
+    async def list_runs(
+        self, status: str | None = None, limit: int | None = None, offset: int | None = None
+    ) -> RunPage: ...
+    async def run_secret(self, id: str) -> Secret: ...
+    async def wait_for_run(self, id: str, max_wait_ms: int | None = None) -> Run: ...
+
+# ------------------------------------------------------ AIdenID consumer
+
+@final
+class Notification:
+    """A consumer notification (never holds an extracted value)."""
+
+    @property
+    def id(self) -> str: ...
+    @property
+    def kind(self) -> str: ...
+    @property
+    def title(self) -> str: ...
+    @property
+    def body(self) -> str: ...
+    @property
+    def read(self) -> bool: ...
+    @property
+    def created_at(self) -> str: ...
+
+@final
+class NotificationPage:
+    """One page of notifications, newest first."""
+
+    @property
+    def items(self) -> list[Notification]: ...
+    @property
+    def total(self) -> int: ...
+    @property
+    def limit(self) -> int: ...
+    @property
+    def offset(self) -> int: ...
+
+@final
+class Upgrade:
+    """The start of an upgrade to `human_paid`."""
+
+    @property
+    def checkout_url(self) -> str: ...
+
+@final
+class InboxEvent:
+    """One event of the consumer inbox stream."""
+
+    @property
+    def id(self) -> str: ...
+    @property
+    def event_type(self) -> str:
+        """`inbound.received` or `extraction.completed`."""
+    @property
+    def identity_id(self) -> str: ...
+    @property
+    def message_id(self) -> str: ...
+    @property
+    def data_json(self) -> str: ...
+
+@final
+class InboxEvents:
+    """The consumer's live inbox: `async for event in events: ...`."""
+
+    async def next(self) -> InboxEvent | None: ...
+    async def close(self) -> None: ...
+    def __aiter__(self) -> Self: ...
+    async def __anext__(self) -> InboxEvent: ...
+    async def __aenter__(self) -> Self: ...
+    async def __aexit__(self, exc_type: object, exc: object, tb: object) -> None: ...
+
+@final
+class ConsumerSession:
+    """A signed-in consumer."""
+
+    @property
+    def consumer_id(self) -> str: ...
+    @property
+    def org_id(self) -> str: ...
+    @property
+    def project_id(self) -> str: ...
+    @property
+    def expires_at(self) -> str: ...
+    @property
+    def session_token(self) -> Secret: ...
+    async def identities(self, limit: int | None = None, offset: int | None = None) -> IdentityPage: ...
+    async def create_identity(self, label: str) -> Identity: ...
+    async def notifications(self, limit: int | None = None, offset: int | None = None) -> NotificationPage: ...
+    async def upgrade(self) -> Upgrade: ...
+    def inbox_events(self, last_event_id: str | None = None) -> InboxEvents: ...
+
+@final
+class ConsumerClient:
+    """Client for the AIdenID consumer API, before sign-in."""
+
+    def __new__(cls, base_url: str | None = None) -> ConsumerClient: ...
+    @property
+    def base_url(self) -> str: ...
+    async def signup(self, email: str) -> None: ...
+    async def login(self, email: str) -> None: ...
+    async def verify(self, token: SecretLike) -> ConsumerSession: ...
+
+# ----------------------------------------------------------------- proxy
+
+@final
+class ProxyOptions:
+    """Settings of `ProxyServer.start_with`."""
+
+    def __new__(
+        cls,
+        cookie_origins: list[str] = ...,
+        cors_origins: list[str] = ...,
+        body_limit: int | None = None,
+    ) -> ProxyOptions: ...
+    @property
+    def cookie_origins(self) -> list[str]: ...
+    @property
+    def cors_origins(self) -> list[str]: ...
+    @property
+    def body_limit(self) -> int | None: ...
+
+@final
+class ProxyServer:
+    """A running key-injecting proxy on 127.0.0.1 (random port)."""
+
+    @staticmethod
+    async def start(upstream: str, api_key: SecretLike) -> ProxyServer: ...
+    @staticmethod
+    async def start_with(upstream: str, api_key: SecretLike, options: ProxyOptions) -> ProxyServer: ...
+    @property
+    def base_url(self) -> str: ...
+    async def shutdown(self) -> None: ...
 
 def totp_now(secret: SecretLike) -> Secret:
     """The current TOTP code for a base32 secret, by this machine's clock."""
