@@ -56,8 +56,9 @@ pub(crate) struct Shared {
     scheme: Scheme,
     authority: Authority,
     base_path: String,
-    /// `Host` for an `http` upstream (always HTTP/1.1), made once; an
-    /// `https` one may speak HTTP/2, so the client sets it.
+    /// `Host` for an `http` upstream (always HTTP/1.1, and the connection
+    /// API sets none), made once; an `https` one may speak HTTP/2, so the
+    /// client sets it.
     host: Option<HeaderValue>,
     /// `X-Forwarded-Proto` as configured.
     forwarded_proto: Option<HeaderValue>,
@@ -148,7 +149,6 @@ impl ProxyLayer {
         limiter: Option<Arc<Limiter>>,
         breaker: Arc<UpstreamBreaker>,
     ) -> Result<Self, ConfigError> {
-        let client = upstream::client(&tls, config.connect_timeout);
         let base_url =
             url::Url::parse(&config.upstream).map_err(|e| ConfigError::Upstream(e.to_string()))?;
         let base_path = base_url.path().trim_end_matches('/').to_owned();
@@ -169,6 +169,13 @@ impl ProxyLayer {
             .then(|| HeaderValue::from_str(&origin))
             .transpose()
             .map_err(|_| bad_upstream())?;
+        // An `http` upstream's `host:port` for the worker's own HTTP/1.1
+        // pool (port 80 when the URL names none).
+        let plain_addr = (scheme == Scheme::HTTP).then(|| {
+            let host = base_url.host_str().unwrap_or_default();
+            format!("{host}:{}", base_url.port_or_known_default().unwrap_or(80))
+        });
+        let client = upstream::client(&tls, config.connect_timeout, plain_addr);
         let forwarded_proto = HeaderValue::from_str(&config.forwarded_proto).ok();
         let mut scrubber = KeyScrubber::new(&config.api_key);
         let mut agent = None;
@@ -562,8 +569,10 @@ impl Shared {
             target.push_str(&query);
         }
         let mut uri = axum::http::uri::Parts::default();
-        uri.scheme = Some(self.scheme.clone());
-        uri.authority = Some(self.authority.clone());
+        if !self.client.origin_form() {
+            uri.scheme = Some(self.scheme.clone());
+            uri.authority = Some(self.authority.clone());
+        }
         uri.path_and_query = Some(
             PathAndQuery::from_maybe_shared(Bytes::from(target))
                 .map_err(|_| ProxyError::bad_request("Malformed request target"))?,
@@ -617,7 +626,7 @@ impl Shared {
         let (head, body) = self
             .breaker
             .call(|| async move {
-                tokio::time::timeout(timeout, upstream::exchange(client, upstream_req, limit))
+                tokio::time::timeout(timeout, client.exchange(upstream_req, limit))
                     .await
                     .unwrap_or(Err(UpstreamFailure::Timeout))
             })
