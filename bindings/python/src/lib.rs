@@ -937,9 +937,22 @@ mod consumer;
 mod flows;
 mod proxy;
 
+/// Threads of the runtime's blocking pool (see `_native`).
+const BLOCKING_THREADS: usize = 8;
+
 /// The `authflow._native` module.
 #[pymodule]
 fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    // The shared tokio runtime: pyo3-async-runtimes completes every Python
+    // awaitable through `spawn_blocking` (to take the GIL), so under many
+    // concurrent calls the default 512-thread blocking pool grows to hundreds
+    // of threads that only queue for the GIL. A small pool does the same work.
+    let mut builder = tokio::runtime::Builder::new_multi_thread();
+    builder
+        .enable_all()
+        .max_blocking_threads(BLOCKING_THREADS)
+        .thread_name("authflow-rt");
+    pyo3_async_runtimes::tokio::init(builder);
     m.add("AuthflowError", m.py().get_type::<AuthflowError>())?;
     m.add_class::<Secret>()?;
     m.add_class::<Session>()?;
