@@ -3,7 +3,8 @@
 //! - `http` upstreams: a small per-worker pool of HTTP/1.1 connections
 //!   ([`Http1Pool`]) over hyper's connection API — a stack of idle
 //!   connections (at most [`POOL_MAX_IDLE`], each kept [`POOL_IDLE`]),
-//!   `TCP_NODELAY`, the connect timeout on opening one; a connection goes
+//!   opened by hyper-util's TCP connector (happy eyeballs, `TCP_NODELAY`,
+//!   TCP keep-alive, the connect timeout); a connection goes
 //!   back to the stack only once its answer was read to the end and the
 //!   answer allows keep-alive;
 //! - `https` upstreams: hyper-util's pooled client (HTTP/1.1 keep-alive pool,
@@ -29,7 +30,7 @@ use hyper::client::conn::http1::{self, SendRequest};
 use hyper_rustls::HttpsConnector;
 use hyper_util::client::legacy::Client;
 use hyper_util::client::legacy::connect::HttpConnector;
-use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
+use hyper_util::rt::{TokioExecutor, TokioTimer};
 
 use crate::breaker::UpstreamFailure;
 use crate::config::ConfigError;
@@ -75,8 +76,11 @@ pub(crate) fn client(
     connect_timeout: Duration,
     plain_addr: Option<String>,
 ) -> UpstreamClient {
-    if let Some(addr) = plain_addr {
-        return UpstreamClient::Plain(Http1Pool::new(addr, connect_timeout));
+    if let Some(pool) = plain_addr
+        .as_deref()
+        .and_then(|addr| Http1Pool::new(addr, connect_timeout))
+    {
+        return UpstreamClient::Plain(pool);
     }
     let mut http = HttpConnector::new();
     http.enforce_http(false);
@@ -149,19 +153,36 @@ struct Idle {
 /// request went out), is sent again once on a new connection when it is a
 /// `GET` or `HEAD`.
 pub(crate) struct Http1Pool {
-    /// `host:port` of the upstream.
-    addr: String,
+    /// `http://host:port` of the upstream, what the connector resolves.
+    origin: axum::http::Uri,
+    /// hyper-util's TCP connector: every resolved address tried (IPv6 and
+    /// IPv4 raced, "happy eyeballs"), `TCP_NODELAY`, TCP keep-alive, the
+    /// connect timeout shared among the addresses.
+    connector: HttpConnector,
     connect_timeout: Duration,
     idle: Mutex<Vec<Idle>>,
 }
 
 impl Http1Pool {
-    fn new(addr: String, connect_timeout: Duration) -> Self {
-        Self {
-            addr,
+    /// A pool for the `http` upstream at `addr` (`host:port`); `None` if
+    /// that is not a valid authority.
+    fn new(addr: &str, connect_timeout: Duration) -> Option<Self> {
+        let origin = axum::http::Uri::builder()
+            .scheme("http")
+            .authority(addr)
+            .path_and_query("/")
+            .build()
+            .ok()?;
+        let mut connector = HttpConnector::new();
+        connector.set_nodelay(true);
+        connector.set_connect_timeout(Some(connect_timeout));
+        connector.set_keepalive(Some(POOL_IDLE));
+        Some(Self {
+            origin,
+            connector,
             connect_timeout,
             idle: Mutex::new(Vec::new()),
-        }
+        })
     }
 
     fn idle(&self) -> std::sync::MutexGuard<'_, Vec<Idle>> {
@@ -215,15 +236,16 @@ impl Http1Pool {
     /// Open a new connection (under the connect timeout) and spawn its task
     /// on the current runtime.
     async fn connect(&self) -> Result<SendRequest<Full<Bytes>>, UpstreamFailure> {
-        let stream = tokio::time::timeout(
+        use tower::ServiceExt as _;
+        // The connector bounds each attempt; this bounds resolution too.
+        let io = tokio::time::timeout(
             self.connect_timeout,
-            tokio::net::TcpStream::connect(self.addr.as_str()),
+            self.connector.clone().oneshot(self.origin.clone()),
         )
         .await
         .map_err(|_| UpstreamFailure::Connect)?
         .map_err(|_| UpstreamFailure::Connect)?;
-        let _ = stream.set_nodelay(true);
-        let (sender, conn) = http1::handshake(TokioIo::new(stream))
+        let (sender, conn) = http1::handshake(io)
             .await
             .map_err(|_| UpstreamFailure::Connect)?;
         tokio::spawn(async move {
@@ -527,7 +549,21 @@ mod tests {
     }
 
     fn pool(up: &TestUpstream) -> Http1Pool {
-        Http1Pool::new(up.addr.clone(), Duration::from_secs(5))
+        Http1Pool::new(&up.addr, Duration::from_secs(5)).expect("pool")
+    }
+
+    #[tokio::test]
+    async fn a_host_name_is_resolved_by_the_connector() {
+        let up = upstream(Mode::KeepAlive).await;
+        let port = up.addr.rsplit(':').next().expect("port");
+        let pool =
+            Http1Pool::new(&format!("localhost:{port}"), Duration::from_secs(5)).expect("pool");
+        assert_eq!(
+            send(&pool, Method::GET).await.ok().as_deref(),
+            Some(&b"ok"[..])
+        );
+        assert_eq!(up.accepted.load(Ordering::SeqCst), 1);
+        assert!(Http1Pool::new("bad host:80", Duration::from_secs(5)).is_none());
     }
 
     #[tokio::test]
@@ -619,7 +655,7 @@ mod tests {
             .local_addr()
             .expect("addr")
             .to_string();
-        let pool = Http1Pool::new(addr, Duration::from_secs(5));
+        let pool = Http1Pool::new(&addr, Duration::from_secs(5)).expect("pool");
         assert_eq!(
             send(&pool, Method::GET).await.err(),
             Some(UpstreamFailure::Connect)
